@@ -1,0 +1,111 @@
+"""The embedded default's process supervisor: web, Celery worker with beat, and their shutdown."""
+
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+STOP_GRACE_SECONDS = 10.0
+READY_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass
+class ManagedProcess:
+    name: str
+    command: Sequence[str]
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        # A session of its own: Ctrl-C reaches only the supervisor, which stops children in order.
+        self.process = subprocess.Popen(self.command, start_new_session=True)  # noqa: S603
+
+    def exited(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def web_process(*, host: str, port: int) -> ManagedProcess:
+    return ManagedProcess(
+        name="web",
+        command=[
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "portal.asgi:application",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--no-access-log",
+        ],
+    )
+
+
+def worker_process() -> ManagedProcess:
+    return ManagedProcess(
+        name="worker",
+        command=[
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--beat",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+        ],
+    )
+
+
+def wait_until_healthy(url: str, *, watched: Sequence[ManagedProcess]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        for managed in watched:
+            if managed.exited():
+                raise RuntimeError(f"{managed.name} exited during start-up")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own loopback URL
+                return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {READY_TIMEOUT_SECONDS:.0f} s")
+
+
+def supervise(processes: Sequence[ManagedProcess]) -> str | None:
+    """Block until Ctrl-C / SIGTERM or until a process dies; return the name of a dead one."""
+    stop_requested = False
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    while not stop_requested:
+        for managed in processes:
+            if managed.exited():
+                return managed.name
+        time.sleep(0.3)
+    return None
+
+
+def stop_all(processes: Sequence[ManagedProcess]) -> None:
+    """Stop in reverse start order: web first, so no new work arrives while workers drain."""
+    for managed in reversed(processes):
+        managed.stop()

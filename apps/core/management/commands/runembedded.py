@@ -1,0 +1,40 @@
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.core import embedded
+from apps.core.demo import seed_demo
+
+
+class Command(BaseCommand):
+    help = "Run the embedded portal: migrate, seed demo data, start web and worker (Ctrl-C stops)."
+
+    def handle(self, *args: object, **options: object) -> None:
+        host, port = settings.EMBEDDED_HOST, settings.EMBEDDED_PORT
+        call_command("migrate", interactive=False, verbosity=0)
+        logins = seed_demo()
+
+        worker = embedded.worker_process()
+        web = embedded.web_process(host=host, port=port)
+        processes = [worker, web]
+        for managed in processes:
+            managed.start()
+        url = f"http://{host}:{port}/"
+        try:
+            embedded.wait_until_healthy(f"{url}healthz", watched=processes)
+        except RuntimeError as error:
+            embedded.stop_all(processes)
+            raise CommandError(str(error)) from error
+
+        self.stdout.write(self.style.SUCCESS(f"\nPortal running at {url}"))
+        self.stdout.write("Demo logins:")
+        for login in logins:
+            self.stdout.write(f"  {login.username} / {login.password}  ({login.role})")
+        self.stdout.write("Press Ctrl-C to stop.\n")
+
+        died = embedded.supervise(processes)
+        self.stdout.write("Stopping...")
+        embedded.stop_all(processes)
+        if died:
+            raise CommandError(f"{died} stopped unexpectedly; everything else was stopped too.")
+        self.stdout.write("Stopped.")

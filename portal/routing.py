@@ -1,0 +1,3 @@
+"""Websocket routes of every app, mounted under /ws/."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""One module per integration, turning values read in base.py into Django settings."""
