@@ -3,9 +3,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from apps.identity.views import login_view
+
 urlpatterns = [
     path("", include("apps.core.urls")),
     path("", include("apps.web.urls")),
+    path("", include("apps.identity.urls")),
+    # allauth's own pages (password reset, e-mail, sessions) link here: one login page for all.
+    path("accounts/login/", login_view, name="account_login"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,11 +1,14 @@
 #!/bin/sh
 # Install the Debian packages the test suite starts or calls, only those still missing.
 set -eu
-# command  package
-wanted="docker-compose:docker-compose"
+# docker-compose validates the compose file; slapd and Samba are the directories the realm
+# tests log in through (Samba's AD DC needs the provision data, dsdb and vfs modules).
+wanted="docker-compose slapd ldap-utils samba samba-ad-provision samba-dsdb-modules
+  samba-vfs-modules krb5-user winbind"
 missing=""
-for pair in $wanted; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
+for package in $wanted; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" ||
+    missing="$missing $package"
 done
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then

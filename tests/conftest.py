@@ -1,7 +1,6 @@
 """Fixtures shared by the whole suite."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,13 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.services.network import free_port
+
+pytest_plugins = ["tests.services.slapd", "tests.services.samba"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_http(url: str, *, process: subprocess.Popen, timeout: float = 30.0) -> None:

@@ -2,34 +2,37 @@
 
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
+
+from apps.identity.models import User
+from apps.identity.services.users import user_create
 
 
 @dataclass(frozen=True)
 class DemoLogin:
-    username: str
+    userid: str
     password: str
     role: str
+    is_operator: bool = False
 
 
 # Public on purpose: `make run` prints them; the embedded setup listens on loopback only.
 DEMO_LOGINS = (
-    DemoLogin(username="operator", password="operator-demo", role="operator (back-office)"),  # noqa: S106
-    DemoLogin(username="alice", password="alice-demo", role="customer"),  # noqa: S106
+    DemoLogin(userid="operator@pve", password="operator-demo", role="operator (back-office)",  # noqa: S106
+              is_operator=True),
+    DemoLogin(userid="alice@pve", password="alice-demo", role="customer"),  # noqa: S106
 )
 
 
 @transaction.atomic
 def seed_demo() -> tuple[DemoLogin, ...]:
-    """Create or reset the demo accounts and return their logins."""
-    user_model = get_user_model()
+    """Create the demo accounts, or reset their passwords, and return their logins."""
     for login in DEMO_LOGINS:
-        is_operator = login.username == "operator"
-        user, _created = user_model.objects.get_or_create(username=login.username)
-        user.is_staff = is_operator
-        user.is_superuser = is_operator
-        user.is_active = True
-        user.set_password(login.password)
-        user.save()
+        user = User.objects.filter(username=login.userid).first()
+        if user is None:
+            user_create(userid=login.userid, password=login.password, is_staff=login.is_operator)
+        else:
+            user.set_password(login.password)
+            user.is_active = True
+            user.save(update_fields=["password", "is_active"])
     return DEMO_LOGINS

@@ -29,6 +29,10 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 # https://docs.djangoproject.com/en/5.2/ref/settings/#csrf-trusted-origins
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
+# Fernet keys for secrets stored in the database (PVE tokens, bind passwords, TOTP seeds):
+# the first encrypts, every one decrypts, so a new key goes first and old ones stay until re-keyed.
+PORTAL_SECRETS_KEYS = env.list("PORTAL_SECRETS_KEYS", default=[])
+
 TIME_ZONE = env("PORTAL_TIME_ZONE", default="UTC")
 LANGUAGE_CODE = "en"
 USE_I18N = True
@@ -52,12 +56,15 @@ THIRD_PARTY_APPS = [
     "drf_spectacular",
     "allauth",
     "allauth.account",
-    "allauth.mfa",
+    "allauth.usersessions",
+    "axes",
     "django_guid",
 ]
 LOCAL_APPS = [
     "apps.core",
+    "apps.audit",
     "apps.identity",
+    "apps.access",
     "apps.web",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -74,6 +81,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    # Last, as django-axes requires: it turns a lockout into the lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -116,10 +126,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 # ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "identity.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    # First: refuses locked-out accounts and addresses before any realm is asked.
+    "axes.backends.AxesStandaloneBackend",
+    "apps.identity.backends.RealmBackend",
 ]
-LOGIN_URL = "account_login"
+LOGIN_URL = "identity:login"
 LOGIN_REDIRECT_URL = "web:home"
 ACCOUNT_LOGIN_METHODS = {"username"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
@@ -127,6 +138,19 @@ ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_ALLOW_REGISTRATION = env.bool("PORTAL_ALLOW_SIGNUP", default=False)
 ACCOUNT_ADAPTER = "apps.identity.adapters.AccountAdapter"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+# Failed logins are counted per account and, separately, per client address.
+AXES_FAILURE_LIMIT = env.int("PORTAL_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = env.float("PORTAL_LOGIN_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "apps.identity.views.login_locked_out"
+AXES_VERBOSE = False
+USERSESSIONS_TRACK_ACTIVITY = True
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.settings.base import *  # noqa: F403
-from portal.settings.base import DATABASES, SECRET_KEY, env
+from portal.settings.base import DATABASES, PORTAL_SECRETS_KEYS, SECRET_KEY, env
 from portal.settings.components.database import is_sqlite
 from portal.settings.components.logging import logging_config
 
@@ -13,6 +13,11 @@ if not env("DJANGO_ALLOWED_HOSTS", default=""):
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the host names the portal serves.")
 if is_sqlite(DATABASES):
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL in production.")
+if not PORTAL_SECRETS_KEYS:
+    raise ImproperlyConfigured(
+        "PORTAL_SECRETS_KEYS must hold at least one Fernet key "
+        "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+    )
 if not env("REDIS_URL", default=""):
     raise ImproperlyConfigured("REDIS_URL must be set in production (broker, cache, channels).")
 

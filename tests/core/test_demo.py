@@ -6,11 +6,11 @@ from apps.core.demo import DEMO_LOGINS, seed_demo
 pytestmark = [pytest.mark.embedded, pytest.mark.django_db]
 
 
-def test_seed_demo_is_idempotent_and_its_logins_work(django_user_model) -> None:
+def test_seed_demo_is_idempotent_and_its_logins_work(django_user_model, rf) -> None:
     seed_demo()
     seed_demo()
     assert django_user_model.objects.count() == len(DEMO_LOGINS)
     for login in DEMO_LOGINS:
-        assert authenticate(username=login.username, password=login.password) is not None
-    assert django_user_model.objects.get(username="operator").is_staff
-    assert not django_user_model.objects.get(username="alice").is_staff
+        assert authenticate(rf.post("/login/"), username=login.userid, password=login.password) is not None
+    assert django_user_model.objects.get(username="operator@pve").is_staff
+    assert not django_user_model.objects.get(username="alice@pve").is_staff

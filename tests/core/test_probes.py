@@ -2,6 +2,8 @@
 
 import pytest
 
+from apps.identity.services.users import user_create
+
 pytestmark = pytest.mark.embedded
 
 
@@ -25,10 +27,10 @@ def test_request_id_is_generated_and_echoed(client) -> None:
 
 
 @pytest.mark.django_db
-def test_dashboard_requires_login_and_greets_the_user(client, django_user_model) -> None:
+def test_dashboard_requires_login_and_greets_the_user(client) -> None:
     assert client.get("/").status_code == 302
-    user = django_user_model.objects.create_user(username="carol", password="x")
+    user = user_create(userid="carol@pve", password="x")
     client.force_login(user)
     response = client.get("/")
     assert response.status_code == 200
-    assert b"Signed in as carol" in response.content
+    assert b"Signed in as carol@pve" in response.content

@@ -3,6 +3,7 @@
 import secrets
 
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.conftest import run_manage
 
@@ -14,6 +15,7 @@ PRODUCTION_ENV = {
     "DJANGO_ALLOWED_HOSTS": "portal.example.com",
     "DATABASE_URL": "postgres://portal:portal@db.example.com:5432/portal",
     "REDIS_URL": "redis://cache.example.com:6379/0",
+    "PORTAL_SECRETS_KEYS": Fernet.generate_key().decode(),
 }
 
 
@@ -36,6 +38,7 @@ def test_deploy_checks_are_clean_under_production_settings(production_env) -> No
         ("DJANGO_ALLOWED_HOSTS", "", "DJANGO_ALLOWED_HOSTS must list"),
         ("DATABASE_URL", "sqlite:////tmp/portal.sqlite3", "DATABASE_URL must point at PostgreSQL"),
         ("REDIS_URL", "", "REDIS_URL must be set"),
+        ("PORTAL_SECRETS_KEYS", "", "PORTAL_SECRETS_KEYS must hold"),
     ],
 )
 def test_production_refuses_to_start_without(production_env, variable, value, message) -> None:

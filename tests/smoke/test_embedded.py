@@ -30,9 +30,10 @@ def test_asgi_app_serves_probes_login_page_and_vendored_assets(asgi_server: str)
     assert readiness["status"] == "ready"
     assert set(readiness["checks"]) == {"database", "cache", "broker"}
 
-    status, headers, body = fetch(f"{asgi_server}/accounts/login/")
+    status, headers, body = fetch(f"{asgi_server}/login/")
     assert status == 200
-    assert re.search(r'<input[^>]+name="login"', body)
+    assert re.search(r'<input[^>]+name="username"', body)
+    assert re.search(r'<option value="pve"[^>]* selected>', body)
     assert 'name="csrfmiddlewaretoken"' in body
     assert headers["X-Frame-Options"] == "DENY"
 

@@ -29,7 +29,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"\nPortal running at {url}"))
         self.stdout.write("Demo logins:")
         for login in logins:
-            self.stdout.write(f"  {login.username} / {login.password}  ({login.role})")
+            self.stdout.write(f"  {login.userid} / {login.password}  ({login.role})")
         self.stdout.write("Press Ctrl-C to stop.\n")
 
         died = embedded.supervise(processes)

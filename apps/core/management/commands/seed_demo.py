@@ -8,4 +8,4 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         for login in seed_demo():
-            self.stdout.write(f"{login.username} / {login.password}  ({login.role})")
+            self.stdout.write(f"{login.userid} / {login.password}  ({login.role})")

@@ -1,0 +1,45 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from apps.identity.models import Realm
+
+
+def realm_choices() -> list[tuple[str, str]]:
+    """Realms that log in with a password here (OpenID users go to their provider)."""
+    realms = Realm.objects.filter(enabled=True).exclude(type=Realm.Type.OPENID)
+    return [(realm.name, realm.comment or realm.name) for realm in realms]
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(
+        label=_("User name"), max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    realm = forms.ChoiceField(label=_("Realm"), choices=())
+    password = forms.CharField(
+        label=_("Password"), strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["realm"].choices = realm_choices()
+        default = Realm.objects.filter(default=True, enabled=True).first()
+        if default is not None:
+            self.fields["realm"].initial = default.name
+
+
+class SecondFactorForm(forms.Form):
+    code = forms.CharField(
+        label=_("TOTP code or recovery code"), max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True,
+                                      "inputmode": "text"}),
+    )
+
+
+class TotpConfirmForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the app"), max_length=6, min_length=6,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                      "autofocus": True}),
+    )

@@ -1,0 +1,1 @@
+"""Realm types: how each one checks a password (and, for directories, syncs users and groups)."""

@@ -1,0 +1,1 @@
+"""Identity services: users, TOTP and realm sync, one module each."""

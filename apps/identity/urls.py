@@ -1,0 +1,15 @@
+from django.urls import path
+
+from apps.identity import views
+
+app_name = "identity"
+
+urlpatterns = [
+    path("login/", views.login_view, name="login"),
+    path("login/verify/", views.login_verify, name="login-verify"),
+    path("login/enrol/", views.login_enrol, name="login-enrol"),
+    path("account/security/", views.account_security, name="security"),
+    path("account/security/totp/", views.account_totp_enrol, name="totp-enrol"),
+    path("account/security/totp/remove/", views.account_totp_remove, name="totp-remove"),
+    path("account/security/recovery-codes/", views.account_recovery_codes, name="recovery-codes"),
+]
