@@ -26,4 +26,6 @@ def decrypt_secret(token: str) -> str:
     try:
         return _cipher().decrypt(token.encode()).decode()
     except InvalidToken as error:
-        raise SecretDecryptionError("stored secret does not decrypt with PORTAL_SECRETS_KEYS") from error
+        raise SecretDecryptionError(
+            "stored secret does not decrypt with PORTAL_SECRETS_KEYS"
+        ) from error

@@ -18,8 +18,12 @@ class DemoLogin:
 
 # Public on purpose: `make run` prints them; the embedded setup listens on loopback only.
 DEMO_LOGINS = (
-    DemoLogin(userid="operator@pve", password="operator-demo", role="operator (back-office)",  # noqa: S106
-              is_operator=True),
+    DemoLogin(
+        userid="operator@pve",
+        password="operator-demo",
+        role="operator (back-office)",  # noqa: S106
+        is_operator=True,
+    ),
     DemoLogin(userid="alice@pve", password="alice-demo", role="customer"),  # noqa: S106
 )
 

@@ -15,8 +15,11 @@ logger = logging.getLogger(__name__)
 
 class RealmBackend(BaseBackend):
     def authenticate(
-        self, request: HttpRequest | None, username: str | None = None,
-        password: str | None = None, **kwargs: object,
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: object,
     ) -> User | None:
         if not username or password is None or not is_userid(username):
             return None

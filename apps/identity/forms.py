@@ -12,12 +12,14 @@ def realm_choices() -> list[tuple[str, str]]:
 
 class LoginForm(forms.Form):
     username = forms.CharField(
-        label=_("User name"), max_length=64,
+        label=_("User name"),
+        max_length=64,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     realm = forms.ChoiceField(label=_("Realm"), choices=())
     password = forms.CharField(
-        label=_("Password"), strip=False,
+        label=_("Password"),
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
@@ -31,15 +33,20 @@ class LoginForm(forms.Form):
 
 class SecondFactorForm(forms.Form):
     code = forms.CharField(
-        label=_("TOTP code or recovery code"), max_length=32,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True,
-                                      "inputmode": "text"}),
+        label=_("TOTP code or recovery code"),
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "inputmode": "text"}
+        ),
     )
 
 
 class TotpConfirmForm(forms.Form):
     code = forms.CharField(
-        label=_("Code from the app"), max_length=6, min_length=6,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
-                                      "autofocus": True}),
+        label=_("Code from the app"),
+        max_length=6,
+        min_length=6,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
     )

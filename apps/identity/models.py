@@ -13,8 +13,9 @@ from pvecore.ids import REALM_PATTERN, is_userid, split_userid
 
 def validate_userid(value: str) -> None:
     if not is_userid(value):
-        raise ValidationError(_("'%(value)s' is not a valid user id (name@realm)."),
-                              params={"value": value})
+        raise ValidationError(
+            _("'%(value)s' is not a valid user id (name@realm)."), params={"value": value}
+        )
 
 
 class Realm(models.Model):
@@ -28,7 +29,8 @@ class Realm(models.Model):
         OPENID = "openid", _("OpenID Connect")
 
     name = models.CharField(
-        max_length=64, unique=True,
+        max_length=64,
+        unique=True,
         validators=[RegexValidator(f"^{REALM_PATTERN}$")],
         help_text=_("The part after '@' in user ids, e.g. 'pve' or 'corp-ad'."),
     )
@@ -59,11 +61,16 @@ class User(AbstractUser):
     """A person who logs in: a tenant's user or an operator (is_staff). `username` is `name@realm`."""
 
     username = models.CharField(
-        _("user id"), max_length=64, unique=True, validators=[validate_userid],
+        _("user id"),
+        max_length=64,
+        unique=True,
+        validators=[validate_userid],
         error_messages={"unique": _("A user with that user id already exists.")},
     )
     realm = models.ForeignKey(Realm, on_delete=models.PROTECT, related_name="users")
-    expire = models.DateTimeField(null=True, blank=True, help_text=_("Account expiry (PVE's expire)."))
+    expire = models.DateTimeField(
+        null=True, blank=True, help_text=_("Account expiry (PVE's expire).")
+    )
     comment = models.CharField(max_length=255, blank=True)
 
     REQUIRED_FIELDS = ["email"]

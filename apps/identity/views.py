@@ -22,8 +22,9 @@ CODE_FAILED = _("That code is not valid.")
 
 def _next_url(request: HttpRequest) -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
-                                       require_https=request.is_secure()):
+    if url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return candidate
     return "/"
 
@@ -34,8 +35,9 @@ def _next_url(request: HttpRequest) -> str:
 def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        userid = resolve_login_userid(name=form.cleaned_data["username"],
-                                      realm_name=form.cleaned_data["realm"])
+        userid = resolve_login_userid(
+            name=form.cleaned_data["username"], realm_name=form.cleaned_data["realm"]
+        )
         step = login_flow.login_check_password(
             request=request, userid=userid, password=form.cleaned_data["password"]
         )
@@ -44,20 +46,28 @@ def login_view(request: HttpRequest) -> HttpResponse:
         elif step.needs_code or step.needs_enrolment:
             login_flow.login_hold_pending(request=request, user=step.user)
             request.session["identity_next"] = _next_url(request)
-            return redirect("identity:login-enrol" if step.needs_enrolment
-                            else "identity:login-verify")
+            return redirect(
+                "identity:login-enrol" if step.needs_enrolment else "identity:login-verify"
+            )
         else:
             login_flow.login_complete(request=request, user=step.user)
             return redirect(_next_url(request))
     return render(request, "identity/login.html", {"form": form, "next": _next_url(request)})
 
 
-def login_locked_out(request: HttpRequest, credentials: dict, *args: object,
-                     **kwargs: object) -> HttpResponse:
+def login_locked_out(
+    request: HttpRequest, credentials: dict, *args: object, **kwargs: object
+) -> HttpResponse:
     """django-axes' answer once an account or address has too many failed logins."""
-    return render(request, "identity/login.html", {
-        "form": LoginForm(), "lockout": _("Too many failed logins. Wait a while before trying again."),
-    }, status=429)
+    return render(
+        request,
+        "identity/login.html",
+        {
+            "form": LoginForm(),
+            "lockout": _("Too many failed logins. Wait a while before trying again."),
+        },
+        status=429,
+    )
 
 
 @sensitive_post_parameters("code")
@@ -101,18 +111,25 @@ def login_enrol(request: HttpRequest) -> HttpResponse:
     form = TotpConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            codes = totp.totp_confirm_enrolment(user=user, code=form.cleaned_data["code"],
-                                                request=request)
+            codes = totp.totp_confirm_enrolment(
+                user=user, code=form.cleaned_data["code"], request=request
+            )
         except totp.TotpError as error:
             form.add_error("code", str(error))
         else:
             request.session.pop("identity_enrolment", None)
             login_flow.login_complete(request=request, user=user, second_factor="totp-enrolment")
             return render(request, "identity/recovery_codes.html", {"codes": codes})
-    return render(request, "identity/totp_enrol.html", {
-        "form": form, "qr_svg": totp.provisioning_qr_svg(device), "secret": device.secret,
-        "during_login": True,
-    })
+    return render(
+        request,
+        "identity/totp_enrol.html",
+        {
+            "form": form,
+            "qr_svg": totp.provisioning_qr_svg(device),
+            "secret": device.secret,
+            "during_login": True,
+        },
+    )
 
 
 @login_required
@@ -120,11 +137,15 @@ def login_enrol(request: HttpRequest) -> HttpResponse:
 def account_security(request: HttpRequest) -> HttpResponse:
     user = request.user
     device = getattr(user, "totp", None)
-    return render(request, "identity/security.html", {
-        "device": device if device is not None and device.is_confirmed else None,
-        "recovery_codes_left": totp.recovery_codes_left(user),
-        "required": totp.totp_required(user),
-    })
+    return render(
+        request,
+        "identity/security.html",
+        {
+            "device": device if device is not None and device.is_confirmed else None,
+            "recovery_codes_left": totp.recovery_codes_left(user),
+            "required": totp.totp_required(user),
+        },
+    )
 
 
 @login_required
@@ -151,9 +172,15 @@ def account_totp_enrol(request: HttpRequest) -> HttpResponse:
         except totp.TotpError as error:
             messages.error(request, str(error))
             return redirect("identity:security")
-    return render(request, "identity/totp_enrol.html", {
-        "form": form, "qr_svg": totp.provisioning_qr_svg(device), "secret": device.secret,
-    })
+    return render(
+        request,
+        "identity/totp_enrol.html",
+        {
+            "form": form,
+            "qr_svg": totp.provisioning_qr_svg(device),
+            "secret": device.secret,
+        },
+    )
 
 
 @login_required

@@ -16,9 +16,12 @@ LOGIN_FAILED = "Login failed. Check the user name, realm and password."
 
 
 def test_login_page_offers_enabled_password_realms_with_the_default_selected(client) -> None:
-    realm_create(name="corp", type="ldap", comment="Corporate LDAP",
-                 options={"server1": "ldap.example.org", "base_dn": "dc=example,dc=org",
-                          "user_attr": "uid"})
+    realm_create(
+        name="corp",
+        type="ldap",
+        comment="Corporate LDAP",
+        options={"server1": "ldap.example.org", "base_dn": "dc=example,dc=org", "user_attr": "uid"},
+    )
     body = client.get("/login/").content.decode()
     assert '<option value="pve" selected>' in body
     assert 'value="corp"' in body
@@ -60,7 +63,10 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client, alice) -> N
 def test_disabled_user_expired_user_and_disabled_realm_cannot_log_in(client, alice) -> None:
     alice.is_active = False
     alice.save()
-    assert LOGIN_FAILED in login(client, username="alice", password="alice-password-1").content.decode()
+    assert (
+        LOGIN_FAILED
+        in login(client, username="alice", password="alice-password-1").content.decode()
+    )
 
     bob = user_create(userid="bob@pve", password="bob-password-1")
     bob.expire = timezone.now() - timedelta(minutes=1)
@@ -74,12 +80,16 @@ def test_disabled_user_expired_user_and_disabled_realm_cannot_log_in(client, ali
 
 
 def test_next_parameter_is_followed_only_within_the_site(client, alice) -> None:
-    response = client.post("/login/?next=/account/security/",
-                           {"username": "alice", "realm": "pve", "password": "alice-password-1"})
+    response = client.post(
+        "/login/?next=/account/security/",
+        {"username": "alice", "realm": "pve", "password": "alice-password-1"},
+    )
     assert response["Location"] == "/account/security/"
     client.logout()
-    response = client.post("/login/?next=https://evil.example/",
-                           {"username": "alice", "realm": "pve", "password": "alice-password-1"})
+    response = client.post(
+        "/login/?next=https://evil.example/",
+        {"username": "alice", "realm": "pve", "password": "alice-password-1"},
+    )
     assert response["Location"] == "/"
 
 

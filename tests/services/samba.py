@@ -29,7 +29,9 @@ class SambaAd:
     def tool(self, *args: str) -> None:
         subprocess.run(
             ["samba-tool", *args, "-s", str(self.directory / "etc" / "smb.conf")],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         )
 
 
@@ -37,30 +39,50 @@ class SambaAd:
 def samba_ad(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SambaAd]:
     directory = tmp_path_factory.mktemp("samba")
     subprocess.run(
-        ["samba-tool", "domain", "provision", f"--realm={REALM}", "--domain=EXAMPLE",
-         "--server-role=dc", "--dns-backend=NONE", f"--adminpass={ADMIN_PASSWORD}",
-         f"--targetdir={directory}", "--use-rfc2307"],
-        check=True, capture_output=True,
+        [
+            "samba-tool",
+            "domain",
+            "provision",
+            f"--realm={REALM}",
+            "--domain=EXAMPLE",
+            "--server-role=dc",
+            "--dns-backend=NONE",
+            f"--adminpass={ADMIN_PASSWORD}",
+            f"--targetdir={directory}",
+            "--use-rfc2307",
+        ],
+        check=True,
+        capture_output=True,
     )
     config = directory / "etc" / "smb.conf"
-    config.write_text(config.read_text().replace(
-        "[global]",
-        "[global]\n\tinterfaces = lo\n\tbind interfaces only = yes\n"
-        "\tserver services = ldap, cldap, kdc, rpc, drepl, kcc\n"
-        f"\tlog file = {directory}/samba.log\n",
-        1,
-    ))
+    config.write_text(
+        config.read_text().replace(
+            "[global]",
+            "[global]\n\tinterfaces = lo\n\tbind interfaces only = yes\n"
+            "\tserver services = ldap, cldap, kdc, rpc, drepl, kcc\n"
+            f"\tlog file = {directory}/samba.log\n",
+            1,
+        )
+    )
     samba = SambaAd(directory=directory)
     samba.tool("domain", "passwordsettings", "set", "--max-pwd-age=0", "--complexity=off")
     for name, password in USERS.items():
-        samba.tool("user", "create", name, password, f"--mail-address={name}@{DOMAIN}",
-                   f"--given-name={name.title()}", "--surname=Example")
+        samba.tool(
+            "user",
+            "create",
+            name,
+            password,
+            f"--mail-address={name}@{DOMAIN}",
+            f"--given-name={name.title()}",
+            "--surname=Example",
+        )
     for group, members in GROUPS.items():
         samba.tool("group", "add", group)
         samba.tool("group", "addmembers", group, ",".join(members))
     process = subprocess.Popen(
         ["samba", "-s", str(config), "-i", "-M", "single"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_for_port(samba.ldaps_port, process=process, timeout=60)

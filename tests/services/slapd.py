@@ -36,9 +36,20 @@ class Slapd:
 
     def modify(self, ldif: str) -> None:
         subprocess.run(
-            ["ldapmodify", "-x", "-H", f"ldap://127.0.0.1:{self.port}", "-D", self.admin_dn,
-             "-w", self.admin_password],
-            input=ldif, text=True, check=True, capture_output=True,
+            [
+                "ldapmodify",
+                "-x",
+                "-H",
+                f"ldap://127.0.0.1:{self.port}",
+                "-D",
+                self.admin_dn,
+                "-w",
+                self.admin_password,
+            ],
+            input=ldif,
+            text=True,
+            check=True,
+            capture_output=True,
         )
 
 
@@ -97,13 +108,24 @@ def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
     config = directory / "slapd.conf"
     config.write_text(_config(directory, cert, key))
     (directory / "base.ldif").write_text(_base_ldif())
-    subprocess.run(["slapadd", "-f", str(config), "-l", str(directory / "base.ldif")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["slapadd", "-f", str(config), "-l", str(directory / "base.ldif")],
+        check=True,
+        capture_output=True,
+    )
     port, tls_port = free_port(), free_port()
     process = subprocess.Popen(
-        ["slapd", "-d", "0", "-f", str(config),
-         "-h", f"ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "slapd",
+            "-d",
+            "0",
+            "-f",
+            str(config),
+            "-h",
+            f"ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_for_port(port, process=process)

@@ -59,8 +59,12 @@ class Directory:
         port = self._option("port") or (636 if mode == "ldaps" else 389)
         servers = [
             ldap3.Server(
-                host, port=port, use_ssl=mode == "ldaps", tls=tls,
-                connect_timeout=CONNECT_TIMEOUT_SECONDS, get_info=ldap3.NONE,
+                host,
+                port=port,
+                use_ssl=mode == "ldaps",
+                tls=tls,
+                connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                get_info=ldap3.NONE,
             )
             for host in (self._option("server1"), self._option("server2"))
             if host
@@ -71,8 +75,11 @@ class Directory:
     @contextmanager
     def _bound(self, *, user: str | None, password: str | None) -> Iterator[ldap3.Connection]:
         connection = ldap3.Connection(
-            self._server_pool(), user=user, password=password,
-            receive_timeout=RECEIVE_TIMEOUT_SECONDS, raise_exceptions=True,
+            self._server_pool(),
+            user=user,
+            password=password,
+            receive_timeout=RECEIVE_TIMEOUT_SECONDS,
+            raise_exceptions=True,
         )
         try:
             connection.open()
@@ -149,8 +156,11 @@ class Directory:
         attr = self._user_attr()
         with self._service_connection() as connection:
             entries = connection.extend.standard.paged_search(
-                self._base_dn(), self._user_filter(), attributes=[attr, *attribute_map.values()],
-                paged_size=500, generator=False,
+                self._base_dn(),
+                self._user_filter(),
+                attributes=[attr, *attribute_map.values()],
+                paged_size=500,
+                generator=False,
             )
         users = []
         for entry in entries:
@@ -178,8 +188,11 @@ class Directory:
         base = str(self._option("group_dn") or self._base_dn())
         with self._service_connection() as connection:
             entries = connection.extend.standard.paged_search(
-                base, search, attributes=[name_attr, "member", "uniqueMember"],
-                paged_size=500, generator=False,
+                base,
+                search,
+                attributes=[name_attr, "member", "uniqueMember"],
+                paged_size=500,
+                generator=False,
             )
         groups = []
         for entry in entries:
@@ -189,8 +202,13 @@ class Directory:
             name = _first(attributes.get(name_attr))
             if not name:
                 continue
-            members = [*_as_list(attributes.get("member")), *_as_list(attributes.get("uniqueMember"))]
-            groups.append(DirectoryGroup(name=name, member_dns=frozenset(m.lower() for m in members)))
+            members = [
+                *_as_list(attributes.get("member")),
+                *_as_list(attributes.get("uniqueMember")),
+            ]
+            groups.append(
+                DirectoryGroup(name=name, member_dns=frozenset(m.lower() for m in members))
+            )
         return groups
 
 

@@ -33,9 +33,7 @@ _DIRECTORY_OPTIONS = {
     "group_dn": Option(str),
     "group_name_attr": Option(str, default="cn"),
     "group_filter": Option(str),
-    "group_classes": Option(
-        str, default="groupOfNames,group,univentionGroup,ipausergroup"
-    ),
+    "group_classes": Option(str, default="groupOfNames,group,univentionGroup,ipausergroup"),
     "case-sensitive": Option(bool, default=True),
     "sync-defaults-options": Option(str),
 }

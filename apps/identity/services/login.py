@@ -21,12 +21,18 @@ class PasswordStep:
     needs_enrolment: bool
 
 
-def login_check_password(*, request: HttpRequest, userid: str, password: str) -> PasswordStep | None:
+def login_check_password(
+    *, request: HttpRequest, userid: str, password: str
+) -> PasswordStep | None:
     """None for any failure: the caller says the same thing whether or not the user exists."""
     user = authenticate(request, username=userid, password=password)
     if user is None:
-        audit_record(action="identity.login_failed", actor=Actor.anonymous(userid),
-                     target=userid, request=request)
+        audit_record(
+            action="identity.login_failed",
+            actor=Actor.anonymous(userid),
+            target=userid,
+            request=request,
+        )
         return None
     has_totp = totp_is_active(user)
     return PasswordStep(
@@ -38,7 +44,9 @@ def login_hold_pending(*, request: HttpRequest, user: User) -> None:
     """Remember who passed the password step; the second step has a few minutes to finish."""
     request.session.cycle_key()
     request.session[PENDING_SESSION_KEY] = {
-        "user_id": user.pk, "backend": user.backend, "since": time.time(),
+        "user_id": user.pk,
+        "backend": user.backend,
+        "since": time.time(),
     }
 
 
@@ -46,7 +54,9 @@ def login_pending_user(request: HttpRequest) -> User | None:
     pending = request.session.get(PENDING_SESSION_KEY)
     if not pending or time.time() - pending["since"] > PENDING_LIFETIME_SECONDS:
         return None
-    user = User.objects.select_related("realm").filter(pk=pending["user_id"], is_active=True).first()
+    user = (
+        User.objects.select_related("realm").filter(pk=pending["user_id"], is_active=True).first()
+    )
     if user is not None:
         user.backend = pending["backend"]
     return user
@@ -56,5 +66,10 @@ def login_complete(*, request: HttpRequest, user: User, second_factor: str = "")
     """Log in (Django rotates the session key) and audit it."""
     request.session.pop(PENDING_SESSION_KEY, None)
     login(request, user, backend=user.backend)
-    audit_record(action="identity.login", actor=Actor.user(user), target=user.username,
-                 request=request, detail={"second_factor": second_factor} if second_factor else {})
+    audit_record(
+        action="identity.login",
+        actor=Actor.user(user),
+        target=user.username,
+        request=request,
+        detail={"second_factor": second_factor} if second_factor else {},
+    )

@@ -58,12 +58,17 @@ def realm_sync(
     directory_groups = directory.list_groups() if scope in ("groups", "both") else []
     report = SyncReport(realm=realm.name, dry_run=dry_run)
     with transaction.atomic():
-        users_by_dn = _sync_users(realm, directory_users, scope, enable_new, remove_vanished,
-                                  report)
+        users_by_dn = _sync_users(
+            realm, directory_users, scope, enable_new, remove_vanished, report
+        )
         if scope in ("groups", "both"):
             _sync_groups(realm, directory_groups, users_by_dn, remove_vanished, report)
-        audit_record(action="identity.realm_synced", actor=actor,
-                     target=f"/access/realm/{realm.name}", detail=report.as_dict())
+        audit_record(
+            action="identity.realm_synced",
+            actor=actor,
+            target=f"/access/realm/{realm.name}",
+            detail=report.as_dict(),
+        )
         if dry_run:
             transaction.set_rollback(True)
     return report
@@ -74,8 +79,12 @@ def _userid(realm: Realm, name: str) -> str:
 
 
 def _sync_users(
-    realm: Realm, found: list[DirectoryUser], scope: Scope, enable_new: bool,
-    remove_vanished: frozenset[str], report: SyncReport,
+    realm: Realm,
+    found: list[DirectoryUser],
+    scope: Scope,
+    enable_new: bool,
+    remove_vanished: frozenset[str],
+    report: SyncReport,
 ) -> dict[str, User]:
     existing = {user.username: user for user in User.objects.filter(realm=realm)}
     users_by_dn: dict[str, User] = {}
@@ -101,8 +110,13 @@ def _sync_users(
 
 
 def _apply_user(
-    realm: Realm, userid: str, user: User | None, entry: DirectoryUser, enable_new: bool,
-    remove_vanished: frozenset[str], report: SyncReport,
+    realm: Realm,
+    userid: str,
+    user: User | None,
+    entry: DirectoryUser,
+    enable_new: bool,
+    remove_vanished: frozenset[str],
+    report: SyncReport,
 ) -> User:
     if user is None:
         user = User(username=userid, realm=realm, is_active=enable_new)
@@ -131,7 +145,10 @@ def _apply_user(
 
 
 def _sync_groups(
-    realm: Realm, found: list, users_by_dn: dict[str, User], remove_vanished: frozenset[str],
+    realm: Realm,
+    found: list,
+    users_by_dn: dict[str, User],
+    remove_vanished: frozenset[str],
     report: SyncReport,
 ) -> None:
     existing = {group.name: group for group in Group.objects.filter(synced_from_realm=realm)}

@@ -118,8 +118,10 @@ def totp_verify(
         if device is None or not device.is_confirmed or device.is_locked:
             return False
         step = _matching_step(device.secret, code, now=now or timezone.now().timestamp())
-        replay = step is not None and device.last_used_step is not None and (
-            step <= device.last_used_step
+        replay = (
+            step is not None
+            and device.last_used_step is not None
+            and (step <= device.last_used_step)
         )
         if step is not None and not replay:
             device.last_used_step = step
@@ -167,7 +169,8 @@ def recovery_code_use(*, user: User, code: str, request: HttpRequest | None = No
 def _replace_recovery_codes(user: User) -> list[str]:
     RecoveryCode.objects.filter(user=user).delete()
     codes = [
-        "-".join(secrets.token_hex(5)[i : i + 5] for i in (0, 5)) for _ in range(RECOVERY_CODE_COUNT)
+        "-".join(secrets.token_hex(5)[i : i + 5] for i in (0, 5))
+        for _ in range(RECOVERY_CODE_COUNT)
     ]
     RecoveryCode.objects.bulk_create(
         RecoveryCode(user=user, code_digest=_digest(code)) for code in codes
@@ -199,7 +202,9 @@ def totp_unlock(*, user: User, actor: User, request: HttpRequest | None = None) 
     """PVE's `unlock-tfa`: clears the lockout and the failure counters."""
     with transaction.atomic():
         TotpDevice.objects.filter(user=user).update(
-            locked_at=None, failed_attempts=0, recovery_failed_attempts=0,
+            locked_at=None,
+            failed_attempts=0,
+            recovery_failed_attempts=0,
             recovery_blocked_until=None,
         )
         _audit("identity.totp_unlocked", user=user, actor=actor, request=request)

@@ -24,9 +24,14 @@ def realm_create(
     if type not in Realm.Type.values:
         raise ValidationError({"type": f"unknown realm type '{type}'"})
     realm = Realm(
-        name=name, type=type, options=clean_realm_options(type, options or {}),
-        bind_password=bind_password, comment=comment, default=default,
-        tfa_required=tfa_required, enabled=enabled,
+        name=name,
+        type=type,
+        options=clean_realm_options(type, options or {}),
+        bind_password=bind_password,
+        comment=comment,
+        default=default,
+        tfa_required=tfa_required,
+        enabled=enabled,
     )
     realm.full_clean()
     with transaction.atomic():
@@ -56,8 +61,14 @@ def user_create(
     if password is not None and realm.type != Realm.Type.PVE:
         raise ValidationError({"password": f"realm '{realm_name}' checks passwords itself"})
     user = User(
-        username=userid, realm=realm, email=email, first_name=firstname, last_name=lastname,
-        is_staff=is_staff, is_superuser=is_staff, is_active=enabled,
+        username=userid,
+        realm=realm,
+        email=email,
+        first_name=firstname,
+        last_name=lastname,
+        is_staff=is_staff,
+        is_superuser=is_staff,
+        is_active=enabled,
     )
     if password is None:
         user.set_unusable_password()
