@@ -20,8 +20,8 @@ class DemoLogin:
 DEMO_LOGINS = (
     DemoLogin(
         userid="operator@pve",
-        password="operator-demo",
-        role="operator (back-office)",  # noqa: S106
+        password="operator-demo",  # noqa: S106
+        role="operator (back-office)",
         is_operator=True,
     ),
     DemoLogin(userid="alice@pve", password="alice-demo", role="customer"),  # noqa: S106

@@ -58,7 +58,10 @@ class Realm(models.Model):
 
 
 class User(AbstractUser):
-    """A person who logs in: a tenant's user or an operator (is_staff). `username` is `name@realm`."""
+    """A person who logs in: a tenant's user or an operator (is_staff).
+
+    `username` holds the PVE user id, `name@realm`.
+    """
 
     username = models.CharField(
         _("user id"),
@@ -103,6 +106,9 @@ class TotpDevice(models.Model):
     recovery_failed_attempts = models.PositiveSmallIntegerField(default=0)
     recovery_blocked_until = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"TOTP of {self.user}"
+
     @property
     def is_confirmed(self) -> bool:
         return self.confirmed_at is not None
@@ -123,3 +129,6 @@ class RecoveryCode(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "code_digest"], name="unique_recovery_code"),
         ]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user}"

@@ -15,8 +15,8 @@ if is_sqlite(DATABASES):
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL in production.")
 if not PORTAL_SECRETS_KEYS:
     raise ImproperlyConfigured(
-        "PORTAL_SECRETS_KEYS must hold at least one Fernet key "
-        "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+        "PORTAL_SECRETS_KEYS must hold at least one Fernet key, made with: python -c "
+        "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
     )
 if not env("REDIS_URL", default=""):
     raise ImproperlyConfigured("REDIS_URL must be set in production (broker, cache, channels).")

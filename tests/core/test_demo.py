@@ -11,6 +11,9 @@ def test_seed_demo_is_idempotent_and_its_logins_work(django_user_model, rf) -> N
     seed_demo()
     assert django_user_model.objects.count() == len(DEMO_LOGINS)
     for login in DEMO_LOGINS:
-        assert authenticate(rf.post("/login/"), username=login.userid, password=login.password) is not None
+        assert (
+            authenticate(rf.post("/login/"), username=login.userid, password=login.password)
+            is not None
+        )
     assert django_user_model.objects.get(username="operator@pve").is_staff
     assert not django_user_model.objects.get(username="alice@pve").is_staff

@@ -145,9 +145,9 @@ def test_synced_user_logs_in_and_vanished_entries_are_removed_when_asked(client,
         assert not User.objects.filter(username="carol@corp").exists()
     finally:
         slapd.modify(
-            f"dn: uid=carol,ou=people,{slapd.base_dn}\nchangetype: add\nobjectClass: inetOrgPerson\n"
-            "uid: carol\ncn: Carol Danvers\ngivenName: Carol\nsn: Danvers\n"
-            "mail: carol@example.org\nuserPassword: carol-ldap-pw\n"
+            f"dn: uid=carol,ou=people,{slapd.base_dn}\nchangetype: add\n"
+            "objectClass: inetOrgPerson\nuid: carol\ncn: Carol Danvers\n"
+            "givenName: Carol\nsn: Danvers\nmail: carol@example.org\nuserPassword: carol-ldap-pw\n"
         )
         slapd.modify(
             f"dn: cn=devs,ou=groups,{slapd.base_dn}\nchangetype: modify\n"
