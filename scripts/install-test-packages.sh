@@ -2,9 +2,10 @@
 # Install the Debian packages the test suite starts or calls, only those still missing.
 set -eu
 # docker-compose validates the compose file; slapd and Samba are the directories the realm
-# tests log in through (Samba's AD DC needs the provision data, dsdb and vfs modules).
+# tests log in through (Samba's AD DC needs the provision data, dsdb and vfs modules);
+# Chromium is the browser Playwright drives (its own browser download does not work offline).
 wanted="docker-compose slapd ldap-utils samba samba-ad-provision samba-dsdb-modules
-  samba-vfs-modules krb5-user winbind"
+  samba-vfs-modules krb5-user winbind chromium"
 missing=""
 for package in $wanted; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" ||

@@ -44,6 +44,10 @@ class Realm(models.Model):
     # PVE's option names for the type (server1, base_dn, user_attr, mode, ...), see realm_options.
     options = models.JSONField(default=dict, blank=True)
     bind_password = EncryptedTextField(blank=True)
+    sync_interval_minutes = models.PositiveIntegerField(
+        default=0, help_text=_("Sync LDAP/AD users and groups this often (0: only on demand).")
+    )
+    last_synced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -205,3 +205,40 @@ def test_ad_user_logs_in_by_samaccountname_and_groups_sync(client, samba_ad) -> 
     erin = User.objects.get(username="erin@adsync")
     assert erin.email == f"erin@{samba_ad.domain}"
     assert login(client, username="erin", password="Erin-AD-pw1", realm="adsync").status_code == 302
+
+
+@pytest.fixture
+def eager_celery():
+    from portal.celery import app
+
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = False
+
+
+def test_scheduled_sync_runs_due_realms_with_their_default_options(slapd, eager_celery) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.identity.selectors import realms_due_for_sync
+    from apps.identity.tasks import sync_due_realms
+
+    scheduled = ldap_realm(
+        slapd, name="sched", **{"sync-defaults-options": "scope=users,enable-new=0"}
+    )
+    scheduled.sync_interval_minutes = 60
+    scheduled.save()
+    ldap_realm(slapd, name="manual")  # interval 0: only on demand
+
+    assert sync_due_realms.delay().get() == [scheduled.pk]
+
+    scheduled.refresh_from_db()
+    assert scheduled.last_synced_at is not None
+    synced = User.objects.filter(realm=scheduled)
+    assert synced.count() == 3
+    assert not synced.filter(is_active=True).exists()  # enable-new=0
+    assert not Group.objects.exists()  # scope=users
+    assert not User.objects.filter(realm__name="manual").exists()
+    assert realms_due_for_sync(now=timezone.now()) == []
+    assert realms_due_for_sync(now=timezone.now() + timedelta(minutes=61)) == [scheduled]

@@ -3,6 +3,7 @@
 import time
 from dataclasses import dataclass
 
+from allauth.usersessions.models import UserSession
 from django.contrib.auth import authenticate, login
 from django.http import HttpRequest
 
@@ -66,6 +67,8 @@ def login_complete(*, request: HttpRequest, user: User, second_factor: str = "")
     """Log in (Django rotates the session key) and audit it."""
     request.session.pop(PENDING_SESSION_KEY, None)
     login(request, user, backend=user.backend)
+    # Listed on the sessions page (allauth) at once, with address and browser.
+    UserSession.objects.create_from_request(request)
     audit_record(
         action="identity.login",
         actor=Actor.user(user),

@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from django.db import transaction
+from django.utils import timezone
 
 from apps.access.models import Group
 from apps.access.services import acl_remove_subject
 from apps.audit.services import SYSTEM, Actor, audit_record
 from apps.identity.models import Realm, User
 from apps.identity.realms.directory import Directory, DirectoryUser
+from apps.identity.realms.options import option_value
+from pvecore.guestconfig import parse_property_string
 
 Scope = Literal["users", "groups", "both"]
 REMOVE_VANISHED_CHOICES = frozenset({"acl", "entry", "properties"})
@@ -71,7 +74,26 @@ def realm_sync(
         )
         if dry_run:
             transaction.set_rollback(True)
+        else:
+            Realm.objects.filter(pk=realm.pk).update(last_synced_at=timezone.now())
     return report
+
+
+def realm_sync_with_defaults(*, realm: Realm, actor: Actor = SYSTEM) -> SyncReport:
+    """A sync with the realm's `sync-defaults-options`, as scheduled realm-sync jobs run it."""
+    defaults = parse_property_string(
+        str(option_value(realm.type, realm.options, "sync-defaults-options") or "")
+    )
+    remove_vanished = defaults.get("remove-vanished", "none")
+    return realm_sync(
+        realm=realm,
+        scope=defaults.get("scope", "both"),
+        enable_new=defaults.get("enable-new", "1") not in ("0", "false"),
+        remove_vanished=frozenset()
+        if remove_vanished == "none"
+        else frozenset(remove_vanished.split(";")),
+        actor=actor,
+    )
 
 
 def _userid(realm: Realm, name: str) -> str:
