@@ -1,10 +1,11 @@
 """Chromium (Debian's package) driven by Playwright against the live test server."""
 
-import os
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from apps.identity.models import Realm
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -18,15 +19,17 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
-    # around it are ordinary synchronous ones.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    """One browser per module: Playwright's sync API keeps an event loop in this thread, which
+    would disturb async-aware code in other modules if it outlived them."""
+    with pytest.MonkeyPatch.context() as environment:
+        # The ORM calls the tests make around Playwright are ordinary synchronous ones.
+        environment.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
 
 
 @pytest.fixture
@@ -36,3 +39,10 @@ def page(browser: Browser) -> Iterator[Page]:
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture(autouse=True)
+def builtin_realms(transactional_db) -> None:
+    """Transactional tests empty every table between tests; put back what migrations create."""
+    Realm.objects.get_or_create(name="pve", defaults={"type": "pve", "default": True})
+    Realm.objects.get_or_create(name="pam", defaults={"type": "pam", "enabled": False})

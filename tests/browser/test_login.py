@@ -12,8 +12,8 @@ from apps.identity.models import Realm
 from apps.identity.services import totp
 from apps.identity.services.users import realm_create, user_create
 
-# The live server runs in another thread: committed data, restored to the migrated state.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# The live server runs in another thread, so the data must be committed.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def sign_in(page: Page, base_url: str, *, username: str, realm: str, password: str) -> None:
