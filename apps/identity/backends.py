@@ -50,10 +50,8 @@ def _password_ok(user: User, name: str, password: str) -> bool:
         return user.check_password(password)
     if realm.type == Realm.Type.PAM:
         return pam.check_password(realm, name, password)
-    if realm.type in (Realm.Type.LDAP, Realm.Type.AD):
-        try:
-            return Directory(realm).check_password(name, password)
-        except DirectoryError:
-            logger.warning("realm %s unreachable during login of %s", realm.name, user.username)
-            return False
-    return False  # OpenID users log in at their provider, never with a password here
+    try:
+        return Directory(realm).check_password(name, password)
+    except DirectoryError:
+        logger.warning("realm %s unreachable during login of %s", realm.name, user.username)
+        return False

@@ -6,8 +6,7 @@ from apps.identity.models import Realm
 
 
 def realm_choices() -> list[tuple[str, str]]:
-    """Realms that log in with a password here (OpenID users go to their provider)."""
-    realms = Realm.objects.filter(enabled=True).exclude(type=Realm.Type.OPENID)
+    realms = Realm.objects.filter(enabled=True)
     return [(realm.name, realm.comment or realm.name) for realm in realms]
 
 

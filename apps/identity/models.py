@@ -26,7 +26,6 @@ class Realm(models.Model):
         PAM = "pam", _("Linux PAM (this host)")
         LDAP = "ldap", _("LDAP")
         AD = "ad", _("Active Directory")
-        OPENID = "openid", _("OpenID Connect")
 
     name = models.CharField(
         max_length=64,

@@ -58,13 +58,6 @@ OPTIONS_BY_TYPE: Mapping[str, Mapping[str, Option]] = {
         "domain": Option(str, required=True),
         "user_attr": Option(str, default="sAMAccountName"),
     },
-    "openid": {
-        "issuer-url": Option(str, required=True),
-        "client-id": Option(str, required=True),
-        "autocreate": Option(bool, default=False),
-        "username-claim": Option(str, default="subject"),
-        "scopes": Option(str, default="email profile"),
-    },
 }
 
 

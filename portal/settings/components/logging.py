@@ -30,5 +30,7 @@ def logging_config(*, level: str, json_format: bool) -> dict:
             "django.db.backends": {"level": "INFO"},
             # It logs every request that arrives without an X-Request-ID header.
             "django_guid": {"level": "WARNING"},
+            # It logs every successful login's reset of the failure counters.
+            "axes": {"level": "WARNING"},
         },
     }

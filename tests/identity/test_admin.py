@@ -1,0 +1,103 @@
+"""The back-office pages for realms and users."""
+
+import pytest
+
+from apps.identity.models import Realm, TotpDevice, User
+from apps.identity.services.users import user_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator_client(client):
+    client.force_login(user_create(userid="op@pve", password="x", is_staff=True))
+    return client
+
+
+def test_realm_and_user_lists_render(operator_client, alice) -> None:
+    assert "pam" in operator_client.get("/admin/identity/realm/").content.decode()
+    assert "alice@pve" in operator_client.get("/admin/identity/user/").content.decode()
+
+
+def test_adding_a_user_takes_the_realm_from_the_user_id(operator_client) -> None:
+    response = operator_client.post(
+        "/admin/identity/user/add/",
+        {
+            "username": "erin@pve",
+            "usable_password": "true",
+            "password1": "Erin-pass-12345",
+            "password2": "Erin-pass-12345",
+        },
+    )
+    assert response.status_code == 302
+    assert User.objects.get(username="erin@pve").realm.name == "pve"
+
+    response = operator_client.post(
+        "/admin/identity/user/add/",
+        {
+            "username": "erin@nowhere",
+            "usable_password": "false",
+        },
+    )
+    assert "There is no realm named after the" in response.content.decode()
+    assert not User.objects.filter(username="erin@nowhere").exists()
+
+
+def test_realm_form_validates_options_with_pve_names(operator_client) -> None:
+    response = operator_client.post(
+        "/admin/identity/realm/add/",
+        {
+            "name": "corp",
+            "type": "ldap",
+            "enabled": "on",
+            "options": '{"server1": "x"}',
+            "sync_interval_minutes": "0",
+        },
+    )
+    page = response.content.decode()
+    assert "property is missing and it is not optional" in page
+    assert not Realm.objects.filter(name="corp").exists()
+
+
+def test_sync_now_action(operator_client, slapd) -> None:
+    response = operator_client.post(
+        "/admin/identity/realm/add/",
+        {
+            "name": "corp",
+            "type": "ldap",
+            "enabled": "on",
+            "sync_interval_minutes": "0",
+            "options": (
+                f'{{"server1": "127.0.0.1", "port": {slapd.port}, '
+                f'"base_dn": "ou=people,{slapd.base_dn}", "user_attr": "uid", '
+                f'"bind_dn": "{slapd.service_dn}"}}'
+            ),
+            "bind_password": slapd.service_password,
+        },
+    )
+    assert response.status_code == 302
+    realm = Realm.objects.get(name="corp")
+    assert realm.bind_password == slapd.service_password
+
+    response = operator_client.post(
+        "/admin/identity/realm/",
+        {"action": "sync_now", "_selected_action": [realm.pk]},
+        follow=True,
+    )
+    assert "Corp: 3 users added" in response.content.decode()
+    assert User.objects.filter(realm=realm).count() == 3
+
+
+def test_unlock_totp_action(operator_client, alice) -> None:
+    TotpDevice.objects.create(
+        user=alice,
+        secret="JBSWY3DPEHPK3PXP",
+        failed_attempts=8,
+        confirmed_at="2026-01-01T00:00:00Z",
+        locked_at="2026-01-02T00:00:00Z",
+    )
+    operator_client.post(
+        "/admin/identity/user/", {"action": "unlock_totp", "_selected_action": [alice.pk]}
+    )
+    device = TotpDevice.objects.get(user=alice)
+    assert (device.locked_at, device.failed_attempts) == (None, 0)
