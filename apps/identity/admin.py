@@ -27,7 +27,8 @@ class RealmAdminForm(forms.ModelForm):
 
     class Meta:
         model = Realm
-        exclude = ["last_synced_at"]
+        fields = ["name", "type", "comment", "enabled", "default", "tfa_required", "options",
+                  "bind_password", "sync_interval_minutes"]
 
     def clean_options(self) -> dict[str, object]:
         try:
