@@ -1,6 +1,7 @@
 """The embedded default's process supervisor: web, Celery worker with beat, and their shutdown."""
 
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -73,15 +74,41 @@ def worker_process() -> ManagedProcess:
     )
 
 
-def wait_until_healthy(url: str, *, watched: Sequence[ManagedProcess]) -> None:
+def pvesim_process(*, host: str, port: int, data_dir: str) -> ManagedProcess:
+    """The bundled PVE API simulator with its demo cluster (state kept in data_dir)."""
+    return ManagedProcess(
+        name="pvesim",
+        command=[
+            sys.executable,
+            "-m",
+            "pvesim",
+            "serve",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--data",
+            data_dir,
+            "--seed",
+            "demo",
+        ],
+    )
+
+
+def wait_until_answering(url: str, *, watched: Sequence[ManagedProcess]) -> None:
+    """Wait until `url` gives any HTTP answer (an error status counts: the server is up)."""
+    # pvesim's certificate is self-signed and created at first start: only reachability matters.
+    unverified = ssl._create_unverified_context()  # noqa: S323
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         for managed in watched:
             if managed.exited():
                 raise RuntimeError(f"{managed.name} exited during start-up")
         try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own loopback URL
+            with urllib.request.urlopen(url, timeout=2, context=unverified):  # noqa: S310
                 return
+        except urllib.error.HTTPError:
+            return
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer within {READY_TIMEOUT_SECONDS:.0f} s")

@@ -242,3 +242,5 @@ DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="portal@localhost"
 # ------------------------------------------------------------------------------
 EMBEDDED_HOST = env("PORTAL_HOST", default="127.0.0.1")
 EMBEDDED_PORT = env.int("PORTAL_PORT", default=8000)
+# The bundled Proxmox VE API simulator that `make run` starts.
+EMBEDDED_PVESIM_PORT = env.int("PORTAL_PVESIM_PORT", default=8006)

@@ -7,26 +7,39 @@ from apps.core.demo import seed_demo
 
 
 class Command(BaseCommand):
-    help = "Run the embedded portal: migrate, seed demo data, start web and worker (Ctrl-C stops)."
+    help = (
+        "Run the embedded portal: migrate, seed demo data, start pvesim, the web server and a "
+        "worker with beat (Ctrl-C stops them all)."
+    )
 
     def handle(self, *args: object, **options: object) -> None:
         host, port = settings.EMBEDDED_HOST, settings.EMBEDDED_PORT
         call_command("migrate", interactive=False, verbosity=0)
         logins = seed_demo()
 
+        pvesim = embedded.pvesim_process(
+            host=host,
+            port=settings.EMBEDDED_PVESIM_PORT,
+            data_dir=str(settings.DATA_DIR / "pvesim"),
+        )
         worker = embedded.worker_process()
         web = embedded.web_process(host=host, port=port)
-        processes = [worker, web]
+        processes = [pvesim, worker, web]
         for managed in processes:
             managed.start()
         url = f"http://{host}:{port}/"
+        pvesim_url = f"https://{host}:{settings.EMBEDDED_PVESIM_PORT}/api2/json/version"
         try:
-            embedded.wait_until_healthy(f"{url}healthz", watched=processes)
+            embedded.wait_until_answering(pvesim_url, watched=processes)
+            embedded.wait_until_answering(f"{url}healthz", watched=processes)
         except RuntimeError as error:
             embedded.stop_all(processes)
             raise CommandError(str(error)) from error
 
         self.stdout.write(self.style.SUCCESS(f"\nPortal running at {url}"))
+        self.stdout.write(
+            f"Proxmox VE simulator at https://{host}:{settings.EMBEDDED_PVESIM_PORT}/"
+        )
         self.stdout.write("Demo logins:")
         for login in logins:
             self.stdout.write(f"  {login.userid} / {login.password}  ({login.role})")
