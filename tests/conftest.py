@@ -13,7 +13,7 @@ import pytest
 
 from tests.services.network import free_port
 
-pytest_plugins = ["tests.services.slapd", "tests.services.samba"]
+pytest_plugins = ["tests.services.slapd", "tests.services.samba", "tests.pvesim_server"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

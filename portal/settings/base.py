@@ -66,6 +66,7 @@ LOCAL_APPS = [
     "apps.audit",
     "apps.identity",
     "apps.access",
+    "apps.clusters",
     "apps.web",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -123,6 +124,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "sync-due-realms": {"task": "identity.sync_due_realms", "schedule": 300.0},
+    "sync-cluster-inventories": {"task": "clusters.sync_all_inventories", "schedule": 60.0},
 }
 
 # AUTHENTICATION
@@ -228,6 +230,7 @@ READINESS_CHECKS = [
     "apps.core.readiness.check_database",
     "apps.core.readiness.check_cache",
     "apps.core.readiness.check_broker",
+    "apps.clusters.readiness.check_clusters",
 ]
 
 # EMAIL

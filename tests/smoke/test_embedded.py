@@ -28,7 +28,7 @@ def test_asgi_app_serves_probes_login_page_and_vendored_assets(asgi_server: str)
     readiness = json.loads(body)
     assert status == 200
     assert readiness["status"] == "ready"
-    assert set(readiness["checks"]) == {"database", "cache", "broker"}
+    assert set(readiness["checks"]) == {"database", "cache", "broker", "clusters"}
 
     status, headers, body = fetch(f"{asgi_server}/login/")
     assert status == 200

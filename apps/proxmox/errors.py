@@ -1,0 +1,85 @@
+"""PVE's errors, mapped once onto a small hierarchy the rest of the portal handles."""
+
+import requests
+from proxmoxer.core import ResourceException
+
+
+class ProxmoxError(Exception):
+    """Any failure talking to PVE; `message` is PVE's own text where it gave one."""
+
+    retryable = False
+
+    def __init__(
+        self, message: str, *, status: int | None = None, errors: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.errors = errors or {}
+
+
+class ProxmoxUnavailable(ProxmoxError):
+    """Not reachable, timed out, or a node behind the proxy is down (59x): try again later."""
+
+    retryable = True
+
+
+class ProxmoxAuthenticationFailed(ProxmoxError):
+    """401: the token is wrong, expired or its user is disabled."""
+
+
+class ProxmoxPermissionDenied(ProxmoxError):
+    """403: the portal's token lacks a privilege."""
+
+
+class ProxmoxInvalid(ProxmoxError):
+    """400: PVE refused the parameters (`errors` says which)."""
+
+
+class ProxmoxNotFound(ProxmoxError):
+    """The object does not exist (PVE answers 500 'does not exist' or 404)."""
+
+
+class ProxmoxConflict(ProxmoxError):
+    """The object is locked or changed meanwhile (lock, digest mismatch, file lock timeout)."""
+
+    retryable = True
+
+
+class ProxmoxTlsMismatch(ProxmoxError):
+    """The server's certificate does not match the pinned fingerprint or CA: refuse to talk."""
+
+
+_CONFLICT_MARKERS = (
+    "is locked",
+    "detected modified configuration",
+    "got timeout",
+    "already exists",
+)
+_NOT_FOUND_MARKERS = ("does not exist", "no such", "not found")
+
+
+def from_resource_exception(error: ResourceException) -> ProxmoxError:
+    status = error.status_code
+    message = (error.content or error.status_message or "").strip()
+    errors = error.errors if isinstance(error.errors, dict) else None
+    lowered = message.lower()
+    if status == 401:
+        return ProxmoxAuthenticationFailed(message, status=status)
+    if status == 403:
+        return ProxmoxPermissionDenied(message, status=status)
+    if status == 400:
+        return ProxmoxInvalid(message, status=status, errors=errors)
+    if status == 404 or any(marker in lowered for marker in _NOT_FOUND_MARKERS):
+        return ProxmoxNotFound(message, status=status)
+    if any(marker in lowered for marker in _CONFLICT_MARKERS):
+        return ProxmoxConflict(message, status=status)
+    if status >= 590 or status in (502, 503, 504):
+        return ProxmoxUnavailable(message, status=status)
+    return ProxmoxError(message, status=status, errors=errors)
+
+
+def from_transport_exception(error: requests.RequestException, *, address: str) -> ProxmoxError:
+    if isinstance(error, requests.exceptions.SSLError):
+        return ProxmoxTlsMismatch(f"{address}: TLS verification failed: {error}")
+    return ProxmoxUnavailable(f"{address}: {type(error).__name__}: {error}")
