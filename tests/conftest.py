@@ -33,6 +33,14 @@ def wait_for_http(url: str, *, process: subprocess.Popen, timeout: float = 30.0)
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_access_model() -> None:
+    """Each test's database starts from scratch, so no compiled ACL model may be reused."""
+    from apps.access.compiled import bump_shared_version
+
+    bump_shared_version()
+
+
 @pytest.fixture
 def redis_url() -> str:
     """The Redis the machine runs (CI and development machines both have one on 6379)."""

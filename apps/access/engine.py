@@ -21,7 +21,6 @@ from django.utils import timezone
 from apps.access.compiled import ALL_PRIVILEGES, PortalAccessModel, current_access
 from apps.access.exceptions import AccessDenied
 from apps.access.models import ApiToken
-from apps.audit.models import AuditEvent
 from apps.audit.services import Actor
 from apps.identity.models import User
 from pvecore.acl import ROOT_USERID
@@ -66,7 +65,7 @@ def principal_of(actor: Principal) -> str:
 def audit_actor(actor: Principal) -> Actor:
     """The actor as the audit log records it."""
     if isinstance(actor, ApiToken):
-        return Actor(name=actor.tokenid, kind=AuditEvent.ActorKind.TOKEN)
+        return Actor.token(actor.tokenid)
     if not actor.is_authenticated:
         return Actor.anonymous()
     return Actor.user(actor)

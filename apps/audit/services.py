@@ -20,6 +20,10 @@ class Actor:
         return cls(name=user.get_username(), kind=AuditEvent.ActorKind.USER)
 
     @classmethod
+    def token(cls, tokenid: str) -> "Actor":
+        return cls(name=tokenid, kind=AuditEvent.ActorKind.TOKEN)
+
+    @classmethod
     def system(cls, name: str = "system") -> "Actor":
         return cls(name=name, kind=AuditEvent.ActorKind.SYSTEM)
 

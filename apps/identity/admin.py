@@ -27,8 +27,17 @@ class RealmAdminForm(forms.ModelForm):
 
     class Meta:
         model = Realm
-        fields = ["name", "type", "comment", "enabled", "default", "tfa_required", "options",
-                  "bind_password", "sync_interval_minutes"]
+        fields = [
+            "name",
+            "type",
+            "comment",
+            "enabled",
+            "default",
+            "tfa_required",
+            "options",
+            "bind_password",
+            "sync_interval_minutes",
+        ]
 
     def clean_options(self) -> dict[str, object]:
         try:
@@ -117,7 +126,7 @@ class PortalUserAdmin(UserAdmin):
     @admin.action(description=_("Unlock TOTP after too many wrong codes"))
     def unlock_totp(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         for user in queryset:
-            totp.totp_unlock(user=user, actor=request.user, request=request)
+            totp.totp_unlock(user=user, actor=Actor.user(request.user), request=request)
         self.message_user(
             request, _("TOTP unlocked for %(count)d users.") % {"count": queryset.count()}
         )

@@ -11,6 +11,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from apps.audit.services import Actor
 from apps.identity.forms import LoginForm, SecondFactorForm, TotpConfirmForm
 from apps.identity.services import login as login_flow
 from apps.identity.services import totp
@@ -189,7 +190,7 @@ def account_totp_remove(request: HttpRequest) -> HttpResponse:
     if totp.totp_required(request.user):
         messages.error(request, _("Your realm requires TOTP; it cannot be removed."))
     else:
-        totp.totp_remove(user=request.user, actor=request.user, request=request)
+        totp.totp_remove(user=request.user, actor=Actor.user(request.user), request=request)
         messages.success(request, _("TOTP removed."))
     return redirect("identity:security")
 

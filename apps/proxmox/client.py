@@ -80,7 +80,7 @@ class PveClient:
                 # proxmoxer keeps its requests session here; the pin replaces CA validation.
                 api._store["session"].mount(
                     "https://", FingerprintAdapter(self.endpoint.fingerprint)
-                )  # noqa: SLF001
+                )
             self._apis[address] = api
         return self._apis[address]
 

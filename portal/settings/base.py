@@ -100,7 +100,7 @@ DATABASES = database.databases(
 )
 REDIS_URL = env("REDIS_URL", default="")
 # https://docs.djangoproject.com/en/5.2/ref/settings/#caches
-CACHES = redis.caches(REDIS_URL)
+CACHES = redis.caches(redis_url=REDIS_URL, data_dir=DATA_DIR)
 # https://channels.readthedocs.io/en/stable/topics/channel_layers.html
 CHANNEL_LAYERS = redis.channel_layers(REDIS_URL)
 

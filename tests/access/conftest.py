@@ -4,15 +4,8 @@ from collections.abc import Callable
 
 import pytest
 
-from apps.access.compiled import bump_shared_version
 from apps.access.services import account_add
 from apps.identity.models import User
-
-
-@pytest.fixture(autouse=True)
-def _fresh_access_model() -> None:
-    """Each test's database starts from scratch, so no model compiled earlier may be reused."""
-    bump_shared_version()
 
 
 @pytest.fixture

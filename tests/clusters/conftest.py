@@ -1,7 +1,12 @@
+"""pvesim as a registered cluster would see it: a token made by root, pinned TLS, faults."""
+
+import hashlib
+import ssl
 import uuid
 from dataclasses import dataclass
 
 import pytest
+import requests
 from proxmoxer import ProxmoxAPI
 
 from apps.proxmox.client import ClusterEndpoint
@@ -14,19 +19,25 @@ class PveToken:
 
 
 @pytest.fixture(scope="session")
-def pvesim_root(pvesim, tmp_path_factory) -> ProxmoxAPI:
-    """root@pam through a ticket, the way an operator prepares the portal's token."""
-    import ssl
-
+def pvesim_ca_file(pvesim, tmp_path_factory) -> str:
+    """pvesim's self-signed certificate, checked against the fingerprint it printed."""
     pem = ssl.get_server_certificate((pvesim.host, pvesim.port))
+    digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
+    assert digest == pvesim.fingerprint.replace(":", "").lower()
     ca_file = tmp_path_factory.mktemp("pvesim-ca") / "ca.pem"
     ca_file.write_text(pem)
+    return str(ca_file)
+
+
+@pytest.fixture(scope="session")
+def pvesim_root(pvesim, pvesim_ca_file) -> ProxmoxAPI:
+    """root@pam through a ticket, the way an operator prepares the portal's token."""
     return ProxmoxAPI(
         pvesim.host,
         port=pvesim.port,
         user="root@pam",
         password=pvesim.root_password,
-        verify_ssl=str(ca_file),
+        verify_ssl=pvesim_ca_file,
         timeout=10,
     )
 
@@ -53,14 +64,12 @@ def pvesim_endpoint(pvesim, pve_token) -> ClusterEndpoint:
 
 
 @pytest.fixture
-def pvesim_faults(pvesim):
+def pvesim_faults(pvesim, pvesim_ca_file):
     """Set pvesim's fault injection for one test; everything back to normal afterwards."""
-    import requests
-
     url = f"https://{pvesim.host}:{pvesim.port}/pvesim/faults"
 
     def apply(**faults):
-        requests.put(url, json=faults, verify=False, timeout=5).raise_for_status()
+        requests.put(url, json=faults, verify=pvesim_ca_file, timeout=5).raise_for_status()
 
     yield apply
-    requests.delete(url, verify=False, timeout=5).raise_for_status()
+    requests.delete(url, verify=pvesim_ca_file, timeout=5).raise_for_status()

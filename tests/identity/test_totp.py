@@ -6,6 +6,7 @@ import pyotp
 import pytest
 
 from apps.audit.models import AuditEvent
+from apps.audit.services import Actor
 from apps.identity.models import Realm, TotpDevice
 from apps.identity.services import totp
 from apps.identity.services.users import user_create
@@ -83,7 +84,7 @@ def test_eight_wrong_codes_lock_totp_until_an_admin_unlocks(alice) -> None:
     assert not totp.totp_verify(user=alice, code=pyotp.TOTP(secret).at(now), now=now)
 
     operator = user_create(userid="root-op@pve", password="x", is_staff=True)
-    totp.totp_unlock(user=alice, actor=operator)
+    totp.totp_unlock(user=alice, actor=Actor.user(operator))
     assert totp.totp_verify(user=alice, code=pyotp.TOTP(secret).at(now), now=now)
     assert AuditEvent.objects.filter(action="identity.totp_locked").count() == 1
     assert AuditEvent.objects.get(action="identity.totp_unlocked").actor == "root-op@pve"

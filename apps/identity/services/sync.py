@@ -12,6 +12,7 @@ from typing import Literal
 from django.db import transaction
 from django.utils import timezone
 
+from apps.access.compiled import access_changed
 from apps.access.models import Group
 from apps.access.services import acl_remove_subject
 from apps.audit.services import SYSTEM, Actor, audit_record
@@ -76,6 +77,8 @@ def realm_sync(
             transaction.set_rollback(True)
         else:
             Realm.objects.filter(pk=realm.pk).update(last_synced_at=timezone.now())
+            # Removed users and groups take their grants with them, in every process.
+            access_changed()
     return report
 
 

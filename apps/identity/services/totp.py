@@ -39,8 +39,11 @@ def _digest(code: str) -> str:
     return hashlib.sha256(code.strip().replace("-", "").lower().encode()).hexdigest()
 
 
-def _audit(action: str, *, user: User, actor: User, request: HttpRequest | None) -> None:
-    audit_record(action=action, actor=Actor.user(actor), target=user.username, request=request)
+def _audit(action: str, *, user: User, actor: Actor | None, request: HttpRequest | None) -> None:
+    """`actor` None: the user acted on their own account."""
+    audit_record(
+        action=action, actor=actor or Actor.user(user), target=user.username, request=request
+    )
 
 
 def totp_is_active(user: User) -> bool:
@@ -105,7 +108,7 @@ def totp_confirm_enrolment(
         device.last_used_step = step
         device.save()
         codes = _replace_recovery_codes(user)
-        _audit("identity.totp_enrolled", user=user, actor=user, request=request)
+        _audit("identity.totp_enrolled", user=user, actor=None, request=request)
     return codes
 
 
@@ -133,7 +136,7 @@ def totp_verify(
         if device.failed_attempts >= TOTP_FAILURE_LIMIT:
             device.locked_at = timezone.now()
             fields.append("locked_at")
-            _audit("identity.totp_locked", user=user, actor=user, request=request)
+            _audit("identity.totp_locked", user=user, actor=None, request=request)
         device.save(update_fields=fields)
     return False
 
@@ -156,7 +159,7 @@ def recovery_code_use(*, user: User, code: str, request: HttpRequest | None = No
         if used:
             device.recovery_failed_attempts = 0
             device.save(update_fields=["recovery_failed_attempts"])
-            _audit("identity.recovery_code_used", user=user, actor=user, request=request)
+            _audit("identity.recovery_code_used", user=user, actor=None, request=request)
             return True
         device.recovery_failed_attempts += 1
         if device.recovery_failed_attempts >= RECOVERY_FAILURE_LIMIT:
@@ -183,7 +186,7 @@ def recovery_codes_regenerate(*, user: User, request: HttpRequest | None = None)
         if not totp_is_active(user):
             raise TotpError("Set up TOTP before generating recovery codes.")
         codes = _replace_recovery_codes(user)
-        _audit("identity.recovery_codes_regenerated", user=user, actor=user, request=request)
+        _audit("identity.recovery_codes_regenerated", user=user, actor=None, request=request)
     return codes
 
 
@@ -191,14 +194,14 @@ def recovery_codes_left(user: User) -> int:
     return RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
 
 
-def totp_remove(*, user: User, actor: User, request: HttpRequest | None = None) -> None:
+def totp_remove(*, user: User, actor: Actor, request: HttpRequest | None = None) -> None:
     with transaction.atomic():
         TotpDevice.objects.filter(user=user).delete()
         RecoveryCode.objects.filter(user=user).delete()
         _audit("identity.totp_removed", user=user, actor=actor, request=request)
 
 
-def totp_unlock(*, user: User, actor: User, request: HttpRequest | None = None) -> None:
+def totp_unlock(*, user: User, actor: Actor, request: HttpRequest | None = None) -> None:
     """PVE's `unlock-tfa`: clears the lockout and the failure counters."""
     with transaction.atomic():
         TotpDevice.objects.filter(user=user).update(

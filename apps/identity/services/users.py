@@ -1,5 +1,7 @@
 """Realms and users."""
 
+from datetime import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -33,13 +35,73 @@ def realm_create(
         tfa_required=tfa_required,
         enabled=enabled,
     )
-    realm.full_clean()
+    # The one-default constraint holds once the old default is cleared, inside the transaction.
+    realm.full_clean(validate_constraints=False)
     with transaction.atomic():
         if default:
             Realm.objects.filter(default=True).update(default=False)
         realm.save()
         audit_record(action="identity.realm_created", actor=actor, target=f"/access/realm/{name}")
     return realm
+
+
+BUILTIN_REALMS = frozenset({"pve", "pam"})
+
+
+def realm_modify(
+    *,
+    realm: Realm,
+    options: dict[str, object] | None = None,
+    delete: frozenset[str] = frozenset(),
+    bind_password: str | None = None,
+    comment: str | None = None,
+    default: bool | None = None,
+    tfa_required: bool | None = None,
+    enabled: bool | None = None,
+    actor: Actor = SYSTEM,
+) -> Realm:
+    """Like `pveum realm modify`: given options replace, `delete` removes, the rest stay."""
+    merged = {k: v for k, v in realm.options.items() if k not in delete}
+    merged.update(options or {})
+    realm.options = clean_realm_options(realm.type, merged)
+    for name, value in (
+        ("comment", comment),
+        ("default", default),
+        ("tfa_required", tfa_required),
+        ("enabled", enabled),
+    ):
+        if value is not None:
+            setattr(realm, name, value)
+    if bind_password is not None:
+        realm.bind_password = bind_password
+    realm.full_clean(validate_constraints=False)
+    with transaction.atomic():
+        if realm.default:
+            Realm.objects.exclude(pk=realm.pk).filter(default=True).update(default=False)
+        realm.save()
+        audit_record(
+            action="identity.realm_modified",
+            actor=actor,
+            target=f"/access/realm/{realm.name}",
+            detail={"options": sorted(options or {}), "deleted": sorted(delete)},
+        )
+    return realm
+
+
+def realm_delete(*, realm: Realm, actor: Actor = SYSTEM) -> None:
+    """Built-in realms stay; a realm with users is kept until they are removed or moved."""
+    if realm.name in BUILTIN_REALMS:
+        raise ValidationError({"realm": f"can't remove the built-in realm '{realm.name}'"})
+    user_count = realm.users.count()
+    if user_count:
+        raise ValidationError(
+            {"realm": f"realm '{realm.name}' still has {user_count} users; remove them first"}
+        )
+    with transaction.atomic():
+        audit_record(
+            action="identity.realm_deleted", actor=actor, target=f"/access/realm/{realm.name}"
+        )
+        realm.delete()
 
 
 def user_create(
@@ -51,6 +113,8 @@ def user_create(
     lastname: str = "",
     is_staff: bool = False,
     enabled: bool = True,
+    expire: datetime | None = None,
+    comment: str = "",
     actor: Actor = SYSTEM,
 ) -> User:
     """Create `name@realm` in an existing realm; only `pve` realm users have portal passwords."""

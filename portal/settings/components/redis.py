@@ -3,7 +3,7 @@
 from pathlib import Path
 
 
-def caches(redis_url: str) -> dict[str, dict]:
+def caches(*, redis_url: str, data_dir: Path) -> dict[str, dict]:
     if redis_url:
         return {
             "default": {
@@ -11,7 +11,13 @@ def caches(redis_url: str) -> dict[str, dict]:
                 "LOCATION": redis_url,
             }
         }
-    return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Shared by the web and the worker (the access engine's version counter lives here).
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(data_dir / "cache"),
+        }
+    }
 
 
 def channel_layers(redis_url: str) -> dict[str, dict]:
@@ -50,5 +56,7 @@ def celery_transport(*, redis_url: str, data_dir: Path) -> dict[str, object]:
             "processed_folder": str(processed_dir),
             "control_folder": str(control_dir),
             "store_processed": False,
+            # Seconds between looks at the queue folder when it is empty.
+            "polling_interval": 0.2,
         },
     }

@@ -22,7 +22,7 @@ from apps.identity.realms.directory import DirectoryError
 from apps.identity.realms.options import OPTIONS_BY_TYPE
 from apps.identity.services.sync import realm_sync
 from apps.identity.services.totp import totp_unlock
-from apps.identity.services.users import realm_create
+from apps.identity.services.users import realm_create, realm_delete, realm_modify
 from pvecore.text import split_list
 
 Options = dict[str, Any]
@@ -216,6 +216,19 @@ class Command(BaseCommand):
         for option in REALM_OPTIONS:
             add.add_argument(f"--{option}", dest=f"realm_option:{option}")
         add.set_defaults(handler=Command.realm_add)
+        modify = sub.add_parser("modify")
+        modify.add_argument("realm")
+        modify.add_argument("--comment")
+        modify.add_argument("--default", type=_flag)
+        modify.add_argument("--tfa", help="Realm-enforced TFA: type=oath, or empty to turn off.")
+        modify.add_argument("--password", help="The bind password (ldap, ad).")
+        modify.add_argument("--delete", default="", help="Options to remove, e.g. server2,filter.")
+        for option in REALM_OPTIONS:
+            modify.add_argument(f"--{option}", dest=f"realm_option:{option}")
+        modify.set_defaults(handler=Command.realm_modify)
+        delete = sub.add_parser("delete")
+        delete.add_argument("realm")
+        delete.set_defaults(handler=Command.realm_delete)
         sync = sub.add_parser("sync")
         sync.add_argument("realm")
         sync.add_argument("--scope", choices=["users", "groups", "both"], default="both")
@@ -317,12 +330,7 @@ class Command(BaseCommand):
         )
 
     def user_tfa_unlock(self, options: Options) -> None:
-        if not options.get("actor"):
-            raise CommandError("user tfa unlock records an operator: pass --actor USERID")
-        totp_unlock(
-            user=selectors.user_by_id(options["userid"]),
-            actor=selectors.user_by_id(options["actor"]),
-        )
+        totp_unlock(user=selectors.user_by_id(options["userid"]), actor=self._actor(options))
 
     # tokens -------------------------------------------------------------------------------------
 
@@ -533,21 +541,31 @@ class Command(BaseCommand):
         self._rows(options, rows)
 
     def realm_add(self, options: Options) -> None:
-        realm_options = {
-            key.split(":", 1)[1]: value
-            for key, value in options.items()
-            if key.startswith("realm_option:") and value is not None
-        }
         realm_create(
             name=options["realm"],
             type=options["type"],
-            options=realm_options,
+            options=_realm_options(options),
             bind_password=options["password"],
             comment=options["comment"],
             default=options["default"],
             tfa_required=bool(options["tfa"]),
             actor=self._actor(options),
         )
+
+    def realm_modify(self, options: Options) -> None:
+        realm_modify(
+            realm=selectors.realm_by_name(options["realm"]),
+            options=_realm_options(options),
+            delete=frozenset(split_list(options["delete"])),
+            bind_password=options["password"],
+            comment=options["comment"],
+            default=options["default"],
+            tfa_required=None if options["tfa"] is None else bool(options["tfa"]),
+            actor=self._actor(options),
+        )
+
+    def realm_delete(self, options: Options) -> None:
+        realm_delete(realm=selectors.realm_by_name(options["realm"]), actor=self._actor(options))
 
     def realm_sync(self, options: Options) -> None:
         report = realm_sync(
@@ -559,3 +577,12 @@ class Command(BaseCommand):
             actor=self._actor(options),
         )
         self._json(report.as_dict())
+
+
+def _realm_options(options: Options) -> dict[str, object]:
+    """The PVE realm options given on the command line (`--server1`, `--base_dn`, ...)."""
+    return {
+        key.split(":", 1)[1]: value
+        for key, value in options.items()
+        if key.startswith("realm_option:") and value is not None
+    }
