@@ -30,6 +30,7 @@ class RealmAdminForm(forms.ModelForm):
         fields = [
             "name",
             "type",
+            "tenant",
             "comment",
             "enabled",
             "default",
@@ -111,13 +112,13 @@ class PortalUserCreationForm(AdminUserCreationForm):
 @admin.register(User)
 class PortalUserAdmin(UserAdmin):
     add_form = PortalUserCreationForm
-    list_display = ["username", "realm", "email", "is_active", "is_staff", "expire"]
-    list_filter = ["realm", "is_active", "is_staff"]
+    list_display = ["username", "realm", "tenant", "email", "is_active", "is_staff", "expire"]
+    list_filter = ["realm", "tenant", "is_active", "is_staff"]
     search_fields = ["username", "email", "first_name", "last_name"]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
         (_("Personal info"), {"fields": ["first_name", "last_name", "email", "comment"]}),
-        (_("Access"), {"fields": ["is_active", "is_staff", "is_superuser", "expire"]}),
+        (_("Access"), {"fields": ["tenant", "is_active", "is_staff", "is_superuser", "expire"]}),
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     readonly_fields = ["last_login", "date_joined"]

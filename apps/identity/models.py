@@ -37,6 +37,14 @@ class Realm(models.Model):
     comment = models.CharField(max_length=255, blank=True)
     enabled = models.BooleanField(default=True)
     default = models.BooleanField(default=False, help_text=_("Preselected on the login page."))
+    tenant = models.ForeignKey(
+        "tenancy.Tenant",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="realms",
+        help_text=_("A tenant's own realm: its users belong to that tenant."),
+    )
     tfa_required = models.BooleanField(
         default=False, help_text=_("Every user of this realm must use TOTP (PVE's realm 'tfa').")
     )
@@ -74,6 +82,14 @@ class User(AbstractUser):
         error_messages={"unique": _("A user with that user id already exists.")},
     )
     realm = models.ForeignKey(Realm, on_delete=models.PROTECT, related_name="users")
+    tenant = models.ForeignKey(
+        "tenancy.Tenant",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+        help_text=_("Empty for operators."),
+    )
     expire = models.DateTimeField(
         null=True, blank=True, help_text=_("Account expiry (PVE's expire).")
     )

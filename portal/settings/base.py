@@ -64,6 +64,7 @@ THIRD_PARTY_APPS = [
 LOCAL_APPS = [
     "apps.core",
     "apps.audit",
+    "apps.tenancy",
     "apps.identity",
     "apps.access",
     "apps.clusters",

@@ -144,7 +144,7 @@ def _apply_user(
     report: SyncReport,
 ) -> User:
     if user is None:
-        user = User(username=userid, realm=realm, is_active=enable_new)
+        user = User(username=userid, realm=realm, tenant=realm.tenant, is_active=enable_new)
         user.set_unusable_password()
         for prop, model_field in SYNCED_PROPERTIES.items():
             setattr(user, model_field, entry.properties.get(prop, ""))

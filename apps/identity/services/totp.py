@@ -51,8 +51,8 @@ def totp_is_active(user: User) -> bool:
 
 
 def totp_required(user: User) -> bool:
-    """The realm enforces a second factor for this user."""
-    return user.realm.tfa_required
+    """The user's realm or tenant enforces a second factor."""
+    return user.realm.tfa_required or (user.tenant is not None and user.tenant.tfa_required)
 
 
 def totp_begin_enrolment(*, user: User) -> TotpDevice:

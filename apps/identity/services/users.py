@@ -8,6 +8,7 @@ from django.db import transaction
 from apps.audit.services import SYSTEM, Actor, audit_record
 from apps.identity.models import Realm, User
 from apps.identity.realms.options import clean_realm_options
+from apps.tenancy.models import Tenant
 from pvecore.ids import split_userid
 
 
@@ -21,6 +22,7 @@ def realm_create(
     default: bool = False,
     tfa_required: bool = False,
     enabled: bool = True,
+    tenant: Tenant | None = None,
     actor: Actor = SYSTEM,
 ) -> Realm:
     if type not in Realm.Type.values:
@@ -34,6 +36,7 @@ def realm_create(
         default=default,
         tfa_required=tfa_required,
         enabled=enabled,
+        tenant=tenant,
     )
     # The one-default constraint holds once the old default is cleared, inside the transaction.
     realm.full_clean(validate_constraints=False)
@@ -115,13 +118,23 @@ def user_create(
     enabled: bool = True,
     expire: datetime | None = None,
     comment: str = "",
+    tenant: Tenant | None = None,
     actor: Actor = SYSTEM,
 ) -> User:
-    """Create `name@realm` in an existing realm; only `pve` realm users have portal passwords."""
+    """Create `name@realm` in an existing realm; only `pve` realm users have portal passwords.
+
+    The users of a tenant's own realm belong to that tenant.
+    """
     _name, realm_name = split_userid(userid)
     realm = Realm.objects.filter(name=realm_name).first()
     if realm is None:
         raise ValidationError({"userid": f"domain '{realm_name}' does not exist"})
+    if realm.tenant is not None:
+        if tenant is not None and tenant != realm.tenant:
+            raise ValidationError(
+                {"tenant": f"users of realm '{realm_name}' belong to tenant '{realm.tenant.slug}'"}
+            )
+        tenant = realm.tenant
     if password is not None and realm.type != Realm.Type.PVE:
         raise ValidationError({"password": f"realm '{realm_name}' checks passwords itself"})
     user = User(
@@ -133,6 +146,9 @@ def user_create(
         is_staff=is_staff,
         is_superuser=is_staff,
         is_active=enabled,
+        expire=expire,
+        comment=comment,
+        tenant=tenant,
     )
     if password is None:
         user.set_unusable_password()
