@@ -1,11 +1,26 @@
 """Demo data for the embedded default: idempotent, so every `make run` can call it."""
 
+import hashlib
+import ssl
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.db import transaction
 
+from apps.clusters.models import Cluster
+from apps.clusters.services import (
+    cluster_register,
+    connection_test,
+    endpoint_of,
+    inventory_sync,
+)
 from apps.identity.models import User
 from apps.identity.services.users import user_create
+from apps.proxmox.bootstrap import token_create_with_password
+from apps.proxmox.errors import ProxmoxAuthenticationFailed, ProxmoxTlsMismatch
+
+DEMO_CLUSTER = "pvesim"
 
 
 @dataclass(frozen=True)
@@ -40,3 +55,38 @@ def seed_demo() -> tuple[DemoLogin, ...]:
             user.is_active = True
             user.save(update_fields=["password", "is_active"])
     return DEMO_LOGINS
+
+
+def seed_demo_cluster(*, address: str, pvesim_data_dir: Path) -> Cluster:
+    """Register the bundled pvesim as a cluster, with a token made from its root password.
+
+    Kept as it is while its token works; when the simulator's state was reset, the cluster gets
+    a new token and certificate pin.
+    """
+    existing = Cluster.objects.filter(name=DEMO_CLUSTER).first()
+    if existing is not None:
+        try:
+            connection_test(endpoint=endpoint_of(existing))
+        except (ProxmoxAuthenticationFailed, ProxmoxTlsMismatch):
+            existing.delete()
+        else:
+            return existing
+    certificate = (pvesim_data_dir / "pve-ssl.pem").read_text()
+    fingerprint = hashlib.sha256(ssl.PEM_cert_to_DER_cert(certificate)).hexdigest()
+    # A fresh name each time: the simulator may keep tokens of an earlier portal database.
+    token = token_create_with_password(
+        address=address,
+        ca_bundle=certificate,
+        userid="root@pam",
+        password=(pvesim_data_dir / "priv" / "root-password").read_text().strip(),
+        token_name=f"portal-{uuid.uuid4().hex[:8]}",
+    )
+    cluster = cluster_register(
+        name=DEMO_CLUSTER,
+        api_addresses=[address],
+        token_id=token.token_id,
+        token_secret=token.secret,
+        fingerprint=fingerprint,
+    )
+    inventory_sync(cluster=cluster)
+    return cluster

@@ -43,7 +43,7 @@ class ClusterEndpoint:
             raise ValueError("pin the certificate's SHA-256 fingerprint or give a CA bundle")
 
 
-def _split_address(address: str) -> tuple[str, int]:
+def split_address(address: str) -> tuple[str, int]:
     host, _, port = address.rpartition(":") if address.count(":") == 1 else (address, "", "")
     return (host, int(port)) if port else (address, DEFAULT_PORT)
 
@@ -62,7 +62,7 @@ class PveClient:
 
     def _api(self, address: str) -> ProxmoxAPI:
         if address not in self._apis:
-            host, port = _split_address(address)
+            host, port = split_address(address)
             user, token_name = self.endpoint.token_id.split("!", 1)
             verify: bool | str = (
                 False if self.endpoint.fingerprint else ca_bundle_file(self.endpoint.ca_bundle)

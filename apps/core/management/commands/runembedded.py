@@ -1,9 +1,11 @@
 from django.conf import settings
 from django.core.management import call_command
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.core import embedded
-from apps.core.demo import seed_demo
+from apps.core.demo import seed_demo, seed_demo_cluster
+from apps.proxmox.errors import ProxmoxError
 
 
 class Command(BaseCommand):
@@ -17,10 +19,9 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         logins = seed_demo()
 
+        pvesim_data_dir = settings.DATA_DIR / "pvesim"
         pvesim = embedded.pvesim_process(
-            host=host,
-            port=settings.EMBEDDED_PVESIM_PORT,
-            data_dir=str(settings.DATA_DIR / "pvesim"),
+            host=host, port=settings.EMBEDDED_PVESIM_PORT, data_dir=str(pvesim_data_dir)
         )
         worker = embedded.worker_process()
         web = embedded.web_process(host=host, port=port)
@@ -31,14 +32,18 @@ class Command(BaseCommand):
         pvesim_url = f"https://{host}:{settings.EMBEDDED_PVESIM_PORT}/api2/json/version"
         try:
             embedded.wait_until_answering(pvesim_url, watched=processes)
+            cluster = seed_demo_cluster(
+                address=f"{host}:{settings.EMBEDDED_PVESIM_PORT}", pvesim_data_dir=pvesim_data_dir
+            )
             embedded.wait_until_answering(f"{url}healthz", watched=processes)
-        except RuntimeError as error:
+        except (RuntimeError, ValidationError, ProxmoxError) as error:
             embedded.stop_all(processes)
             raise CommandError(str(error)) from error
 
         self.stdout.write(self.style.SUCCESS(f"\nPortal running at {url}"))
         self.stdout.write(
-            f"Proxmox VE simulator at https://{host}:{settings.EMBEDDED_PVESIM_PORT}/"
+            f"Proxmox VE simulator at https://{host}:{settings.EMBEDDED_PVESIM_PORT}/ "
+            f"(registered as cluster '{cluster.name}', {cluster.nodes.count()} nodes)"
         )
         self.stdout.write("Demo logins:")
         for login in logins:
