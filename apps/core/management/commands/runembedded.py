@@ -1,6 +1,6 @@
 from django.conf import settings
-from django.core.management import call_command
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.core import embedded
