@@ -82,3 +82,19 @@ def test_readyz_includes_every_registered_cluster(client, pvesim, pve_token):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert "sim:" in response.json()["checks"]["clusters"]["detail"]
+
+
+def test_an_auditor_token_is_enough_for_registration_and_inventory(pvesim, pvesim_root):
+    """The README's claim: Sys.Audit, Datastore.Audit and VM.Audit on / (PVEAuditor)."""
+    from tests.clusters.conftest import make_token
+
+    token = make_token(pvesim_root, privsep=1)
+    pvesim_root.access.acl.put(path="/", tokens=token.token_id, roles="PVEAuditor")
+    cluster = register(pvesim, token)
+    report = inventory_sync(cluster=cluster)
+    assert len(report.nodes_added) == 3
+    assert report.storages_added
+
+    bare = make_token(pvesim_root, privsep=1)  # privilege separated, no ACL: sees nothing
+    with pytest.raises(ValidationError, match="connection test failed"):
+        register(pvesim, bare, name="bare")
