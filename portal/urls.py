@@ -13,4 +13,5 @@ urlpatterns = [
     path("accounts/login/", login_view, name="account_login"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("portal.api_urls")),
 ]

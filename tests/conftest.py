@@ -13,7 +13,12 @@ import pytest
 
 from tests.services.network import free_port
 
-pytest_plugins = ["tests.services.slapd", "tests.services.samba", "tests.pvesim_server"]
+pytest_plugins = [
+    "tests.services.slapd",
+    "tests.services.samba",
+    "tests.pvesim_server",
+    "tests.services.pve_access",
+]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -68,6 +68,8 @@ LOCAL_APPS = [
     "apps.identity",
     "apps.access",
     "apps.clusters",
+    "apps.guests",
+    "apps.operations",
     "apps.web",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -126,6 +128,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "sync-due-realms": {"task": "identity.sync_due_realms", "schedule": 300.0},
     "sync-cluster-inventories": {"task": "clusters.sync_all_inventories", "schedule": 60.0},
+    "sync-guests": {"task": "guests.sync_all", "schedule": 60.0},
+    "resume-stalled-operations": {"task": "operations.resume_stalled", "schedule": 60.0},
 }
 
 # AUTHENTICATION
@@ -203,7 +207,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
 }
@@ -225,6 +232,9 @@ DJANGO_GUID = {
 }
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = logging_config(level=LOG_LEVEL, json_format=env.bool("LOG_JSON", default=False))
+
+# Seconds between looks at a running PVE task.
+OPERATIONS_POLL_SECONDS = env.float("PORTAL_OPERATIONS_POLL_SECONDS", default=1.0)
 
 # Checks behind /readyz; apps add their own (clusters add one per registered cluster).
 READINESS_CHECKS = [

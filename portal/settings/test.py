@@ -1,7 +1,12 @@
 """Test settings: the embedded default, or PostgreSQL and Redis when their URLs are set."""
 
+import os
+import tempfile
+from pathlib import Path
+
 from portal.settings.base import *  # noqa: F403
 from portal.settings.base import REDIS_URL
+from portal.settings.components.redis import celery_transport
 from portal.settings.components.secrets import development_fernet_key
 
 SECRET_KEY = "test-key-not-secret"  # noqa: S105
@@ -14,3 +19,16 @@ PORTAL_SECRETS_KEYS = [development_fernet_key(SECRET_KEY)]
 if not REDIS_URL:
     # One process runs the tests; keep the cache out of the developer's var/ folder.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Tests never share a queue with a running portal: their own queue, and without Redis, their own
+# broker folder.
+CELERY_TASK_DEFAULT_QUEUE = f"portal-tests-{os.getpid()}"
+if not REDIS_URL:
+    _celery_transport = celery_transport(
+        redis_url="", data_dir=Path(tempfile.mkdtemp(prefix="portal-test-broker-"))
+    )
+    CELERY_BROKER_URL = _celery_transport["broker_url"]
+    CELERY_RESULT_BACKEND = _celery_transport["result_backend"]
+    CELERY_BROKER_TRANSPORT_OPTIONS = _celery_transport["broker_transport_options"]
+# A running PVE task is looked at again this often.
+OPERATIONS_POLL_SECONDS = 0.05

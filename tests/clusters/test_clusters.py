@@ -86,7 +86,7 @@ def test_readyz_includes_every_registered_cluster(client, pvesim, pve_token):
 
 def test_an_auditor_token_is_enough_for_registration_and_inventory(pvesim, pvesim_root):
     """The README's claim: Sys.Audit, Datastore.Audit and VM.Audit on / (PVEAuditor)."""
-    from tests.clusters.conftest import make_token
+    from tests.services.pve_access import make_token
 
     token = make_token(pvesim_root, privsep=1)
     pvesim_root.access.acl.put(path="/", tokens=token.token_id, roles="PVEAuditor")

@@ -1,4 +1,4 @@
-"""pvesim as a registered cluster would see it: a token made by root, pinned TLS, faults."""
+"""pytest plugin: pvesim as the portal sees it: a token made by root, pinned TLS, faults."""
 
 import hashlib
 import ssl

@@ -1,0 +1,40 @@
+"""Guests: VMs (qemu) and containers (lxc). PVE owns their runtime state; the portal owns
+tenancy and ownership. The VMID is unique across every cluster the portal manages."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Guest(models.Model):
+    class Type(models.TextChoices):
+        QEMU = "qemu", _("Virtual machine")
+        LXC = "lxc", _("Container")
+
+    vmid = models.PositiveIntegerField(unique=True)
+    cluster = models.ForeignKey("clusters.Cluster", on_delete=models.PROTECT, related_name="guests")
+    node = models.CharField(max_length=64)
+    type = models.CharField(max_length=8, choices=Type.choices)
+    name = models.CharField(max_length=128, blank=True)
+    status = models.CharField(max_length=16, blank=True, help_text=_("As PVE last reported."))
+    template = models.BooleanField(default=False)
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", null=True, blank=True, on_delete=models.PROTECT, related_name="guests"
+    )
+    pool = models.CharField(max_length=64, blank=True)
+    tags = models.CharField(max_length=255, blank=True)
+    lock = models.CharField(max_length=32, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    # Set when PVE no longer lists the guest: flagged for an operator, never dropped silently.
+    vanished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["vmid"]
+        indexes = [models.Index(fields=["tenant", "vmid"])]
+
+    def __str__(self) -> str:
+        return f"{self.vmid} ({self.name})" if self.name else str(self.vmid)
+
+    @property
+    def acl_path(self) -> str:
+        return f"/vms/{self.vmid}"

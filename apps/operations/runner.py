@@ -1,0 +1,108 @@
+"""Running operations: each call advances one operation as far as it can without waiting.
+
+Steps are looked up by name in a registry the apps fill (`@step_handler("guest_power")`). A
+handler returns `Done`, `Wait(seconds)` (a PVE task is still running: the worker re-schedules
+instead of sleeping) or `Fail(reason)`. Handlers must be idempotent: a step that started a PVE
+task stores its UPID first, so running it again polls that task instead of starting another.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from apps.operations.models import Operation, Step
+from apps.proxmox.errors import ProxmoxError
+
+MAX_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class Done:
+    pass
+
+
+@dataclass(frozen=True)
+class Wait:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Fail:
+    reason: str
+
+
+StepResult = Done | Wait | Fail
+StepHandler = Callable[..., StepResult]
+_HANDLERS: dict[str, StepHandler] = {}
+
+
+def step_handler(name: str) -> Callable[[StepHandler], StepHandler]:
+    def register(handler: StepHandler) -> StepHandler:
+        _HANDLERS[name] = handler
+        return handler
+
+    return register
+
+
+def poll_seconds() -> float:
+    return settings.OPERATIONS_POLL_SECONDS
+
+
+def _finish(operation: Operation, state: Operation.State, error: str = "") -> None:
+    operation.state, operation.error = state, error
+    operation.finished_at, operation.next_check_at = timezone.now(), None
+    operation.save(update_fields=["state", "error", "finished_at", "next_check_at"])
+
+
+def _schedule(operation: Operation, seconds: float) -> float:
+    operation.next_check_at = timezone.now() + timedelta(seconds=seconds)
+    operation.save(update_fields=["next_check_at", "attempts"])
+    return seconds
+
+
+def operation_advance(*, operation_id: str) -> float | None:
+    """Run the operation's next steps; seconds until it needs another look, or None when done."""
+    operation = Operation.objects.select_related("cluster", "guest").get(pk=operation_id)
+    if operation.is_terminal:
+        return None
+    if operation.state == Operation.State.PENDING:
+        operation.state, operation.started_at = Operation.State.RUNNING, timezone.now()
+        operation.save(update_fields=["state", "started_at"])
+    step_params = operation.params.get("steps", [])
+    for step in operation.steps.exclude(state=Step.State.DONE).order_by("position"):
+        handler = _HANDLERS[step.name]
+        try:
+            result = handler(operation=operation, step=step, params=step_params[step.position])
+        except ProxmoxError as error:
+            if error.retryable and operation.attempts < MAX_RETRIES:
+                operation.attempts += 1
+                return _schedule(operation, poll_seconds() * 2**operation.attempts)
+            result = Fail(error.message)
+        except ValidationError as error:
+            result = Fail("; ".join(error.messages))
+        if isinstance(result, Wait):
+            return _schedule(operation, result.seconds)
+        step.finished_at = timezone.now()
+        if isinstance(result, Fail):
+            step.state = Step.State.FAILED
+            step.save()
+            _finish(operation, Operation.State.FAILED, result.reason)
+            return None
+        step.state = Step.State.DONE
+        step.save()
+    _finish(operation, Operation.State.SUCCEEDED)
+    return None
+
+
+def operations_stalled(*, now: timezone.datetime, grace: timedelta) -> list[str]:
+    """Running or pending operations whose next look is overdue (their message was lost)."""
+    return [
+        str(pk)
+        for pk in Operation.objects.exclude(state__in=Operation.TERMINAL_STATES)
+        .filter(next_check_at__lt=now - grace)
+        .values_list("pk", flat=True)
+    ]

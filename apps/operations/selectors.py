@@ -1,0 +1,23 @@
+"""Reads of operations: an actor sees the operations on guests it may audit, and its own."""
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from apps.access.engine import Principal, principal_of, visible_vmids
+from apps.operations.models import Operation
+
+
+def operation_list(*, actor: Principal) -> QuerySet[Operation]:
+    operations = Operation.objects.select_related("guest").prefetch_related("steps")
+    vmids = visible_vmids(actor, "VM.Audit")
+    own = Q(actor=principal_of(actor))
+    if isinstance(vmids, set):
+        return operations.filter(own | Q(guest__vmid__in=vmids))
+    return operations.filter(own | ~Q(guest__vmid__in=vmids.excluded))
+
+
+def operation_get(*, actor: Principal, operation_id: str) -> Operation:
+    operation = operation_list(actor=actor).filter(pk=operation_id).first()
+    if operation is None:
+        raise Http404("no such operation")
+    return operation

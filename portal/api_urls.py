@@ -1,0 +1,26 @@
+"""The REST API, version 1, and its OpenAPI schema."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from apps.guests.api import views as guest_views
+from apps.operations.api import views as operation_views
+
+app_name = "api"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("v1/guests/", guest_views.GuestListApi.as_view(), name="guest-list"),
+    path("v1/guests/<int:vmid>/", guest_views.GuestDetailApi.as_view(), name="guest-detail"),
+    path(
+        "v1/guests/<int:vmid>/status/<str:action>/",
+        guest_views.GuestPowerApi.as_view(),
+        name="guest-power",
+    ),
+    path("v1/operations/", operation_views.OperationListApi.as_view(), name="operation-list"),
+    path(
+        "v1/operations/<uuid:operation_id>/",
+        operation_views.OperationDetailApi.as_view(),
+        name="operation-detail",
+    ),
+]

@@ -1,0 +1,67 @@
+"""Guest inventory: mirrored from /cluster/resources, adopted by pool, vanished ones flagged."""
+
+import pytest
+
+from apps.clusters.services import cluster_register
+from apps.guests.models import Guest
+from apps.guests.services import guests_sync
+from apps.tenancy.models import Tenant
+from tests.guests.conftest import wait_for_task
+from tests.services.pve_access import make_token
+
+pytestmark = pytest.mark.django_db
+
+
+def test_sync_mirrors_guests_and_templates(cluster, cloned_vmid) -> None:
+    report = guests_sync(cluster=cluster)
+    assert cloned_vmid in report.added
+    guest = Guest.objects.get(vmid=cloned_vmid)
+    assert (guest.type, guest.node, guest.status, guest.template) == (
+        "qemu",
+        "pve1",
+        "stopped",
+        False,
+    )
+    assert Guest.objects.get(vmid=9000).template
+    assert guests_sync(cluster=cluster).added == []
+
+
+def test_guests_in_a_tenant_pool_are_adopted(cluster, cloned_vmid, pvesim_root) -> None:
+    acme = Tenant.objects.create(name="ACME", slug=f"acme{cloned_vmid}")
+    pvesim_root.pools.post(poolid=acme.slug)
+    pvesim_root.pools.put(poolid=acme.slug, vms=str(cloned_vmid))
+
+    report = guests_sync(cluster=cluster)
+
+    assert cloned_vmid in report.adopted
+    assert Guest.objects.get(vmid=cloned_vmid).tenant == acme
+
+
+def test_vanished_guests_are_flagged_not_dropped(cluster, cloned_vmid, pvesim_root) -> None:
+    guests_sync(cluster=cluster)
+    upid = pvesim_root.nodes("pve1").qemu(cloned_vmid).delete(purge=1)
+    wait_for_task(pvesim_root, upid)
+
+    report = guests_sync(cluster=cluster)
+
+    assert cloned_vmid in report.vanished
+    guest = Guest.objects.get(vmid=cloned_vmid)
+    assert guest.vanished_at is not None
+    assert guest.status == "unknown"
+
+
+def test_a_vmid_known_on_another_cluster_is_reported_not_taken_over(
+    cluster, cloned_vmid, pvesim, pvesim_root
+) -> None:
+    guests_sync(cluster=cluster)
+    token = make_token(pvesim_root)
+    twin = cluster_register(
+        name="twin",
+        api_addresses=[f"{pvesim.host}:{pvesim.port}"],
+        token_id=token.token_id,
+        token_secret=token.secret,
+        fingerprint=pvesim.fingerprint,
+    )
+    report = guests_sync(cluster=twin)
+    assert cloned_vmid in report.conflicts
+    assert Guest.objects.get(vmid=cloned_vmid).cluster == cluster
