@@ -7,4 +7,5 @@ class AccessConfig(AppConfig):
     verbose_name = "Access control"
 
     def ready(self) -> None:
-        from apps.access import signals  # noqa: F401  (connects the membership hook)
+        # The membership invalidation hook, and the token scheme for the OpenAPI schema.
+        from apps.access import schema, signals  # noqa: F401
