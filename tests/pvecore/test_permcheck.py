@@ -2,6 +2,7 @@
 schema for endpoints of SUBSET.md, and PVE's exact 403 messages."""
 
 import json
+import os
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,7 +13,11 @@ import pytest
 from pvecore.acl import AccessModel, AclEntry, Pool
 from pvecore.permcheck import NoSuchUser, PermissionDenied, check_permissions, template_replace
 
-APIDATA = Path(__file__).resolve().parents[3] / "shared" / "pve-api" / "apidata.json"
+APIDATA = Path(
+    os.environ.get(
+        "PVE_APIDATA", Path(__file__).resolve().parents[3] / "shared" / "pve-api" / "apidata.json"
+    )
+)
 
 START = {"check": ["perm", "/vms/{vmid}", ["VM.PowerMgmt"]]}
 UPDATE_CONFIG = {
