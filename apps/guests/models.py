@@ -22,6 +22,10 @@ class Guest(models.Model):
     )
     pool = models.CharField(max_length=64, blank=True)
     tags = models.CharField(max_length=255, blank=True)
+    # Sizes as PVE reports them: what the guest counts against its tenant's quota.
+    cores = models.PositiveIntegerField(default=0)
+    memory_mb = models.PositiveBigIntegerField(default=0)
+    disk_gb = models.PositiveBigIntegerField(default=0)
     lock = models.CharField(max_length=32, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)

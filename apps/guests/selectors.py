@@ -1,10 +1,12 @@
 """Reads of guests, scoped by what the actor may see (VM.Audit)."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.http import Http404
 
 from apps.access.engine import Principal, filter_by_vmid
 from apps.guests.models import Guest
+from apps.tenancy.models import Tenant
+from apps.tenancy.resources import Resources
 
 
 def guest_list(*, actor: Principal) -> QuerySet[Guest]:
@@ -21,3 +23,17 @@ def guest_get(*, actor: Principal, vmid: int) -> Guest:
     if guest is None:
         raise Http404("no such guest")
     return guest
+
+
+def tenant_guest_usage(*, tenant: Tenant) -> Resources:
+    """What a tenant's live guests (not vanished, not templates) count against its quota."""
+    guests = Guest.objects.filter(tenant=tenant, vanished_at__isnull=True, template=False)
+    totals = guests.aggregate(
+        count=Count("pk"), vcpus=Sum("cores"), memory_mb=Sum("memory_mb"), disk_gb=Sum("disk_gb")
+    )
+    return Resources(
+        guests=totals["count"],
+        vcpus=totals["vcpus"] or 0,
+        memory_mb=totals["memory_mb"] or 0,
+        disk_gb=totals["disk_gb"] or 0,
+    )

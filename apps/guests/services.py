@@ -17,6 +17,8 @@ from apps.proxmox import inventory
 from apps.proxmox.guests import POWER_ACTIONS
 from apps.tenancy.models import Tenant
 
+MIB, GIB = 1024**2, 1024**3
+
 
 @dataclass
 class GuestSyncReport:
@@ -49,6 +51,9 @@ def guests_sync(*, cluster: Cluster) -> GuestSyncReport:
             guest.node, guest.type, guest.name = info.node, info.type, info.name
             guest.status, guest.template, guest.pool = info.status, info.template, info.pool
             guest.tags, guest.lock = info.tags, info.lock
+            guest.cores = info.cores
+            guest.memory_mb = info.memory_bytes // MIB
+            guest.disk_gb = -(-info.disk_bytes // GIB)  # rounded up: a partial GiB counts
             guest.last_seen_at, guest.vanished_at = now, None
             if guest.tenant_id is None and info.pool in tenants_by_pool:
                 guest.tenant = tenants_by_pool[info.pool]

@@ -44,6 +44,9 @@ class GuestInfo:
     pool: str
     tags: str
     lock: str
+    cores: int
+    memory_bytes: int
+    disk_bytes: int
 
 
 def version_get(client: PveClient) -> PveVersion:
@@ -103,6 +106,9 @@ def guests_list(client: PveClient) -> list[GuestInfo]:
             pool=str(item.get("pool", "")),
             tags=str(item.get("tags", "")),
             lock=str(item.get("lock", "")),
+            cores=int(item.get("maxcpu") or 0),
+            memory_bytes=int(item.get("maxmem") or 0),
+            disk_bytes=int(item.get("maxdisk") or 0),
         )
         for item in client.get("cluster/resources", type="vm")
     ]

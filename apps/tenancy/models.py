@@ -32,3 +32,64 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Plan(models.Model):
+    """A sellable guest size: what one guest made from this plan gets."""
+
+    name = models.CharField(max_length=128)
+    slug = models.SlugField(max_length=64, unique=True)
+    cores = models.PositiveSmallIntegerField()
+    memory_mb = models.PositiveIntegerField()
+    disk_gb = models.PositiveIntegerField()
+    snapshots = models.PositiveSmallIntegerField(default=0, help_text=_("Per guest."))
+    backups = models.PositiveSmallIntegerField(default=0, help_text=_("Per guest."))
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["cores", "memory_mb", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Quota(models.Model):
+    """A tenant's limits. Usage is its live guests plus the reservations of operations in flight."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="quota")
+    guests = models.PositiveIntegerField(default=0)
+    vcpus = models.PositiveIntegerField(default=0)
+    memory_mb = models.PositiveBigIntegerField(default=0)
+    disk_gb = models.PositiveBigIntegerField(default=0)
+    snapshots = models.PositiveIntegerField(default=0)
+    backup_gb = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"quota of {self.tenant}"
+
+
+class Reservation(models.Model):
+    """Quota held by an operation in flight; released when the operation ends."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="reservations")
+    operation = models.OneToOneField(
+        "operations.Operation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reservation",
+    )
+    guests = models.PositiveIntegerField(default=0)
+    vcpus = models.PositiveIntegerField(default=0)
+    memory_mb = models.PositiveBigIntegerField(default=0)
+    disk_gb = models.PositiveBigIntegerField(default=0)
+    snapshots = models.PositiveIntegerField(default=0)
+    backup_gb = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "released_at"])]
+
+    def __str__(self) -> str:
+        return f"reservation {self.pk} of {self.tenant}"

@@ -1,0 +1,73 @@
+"""Quotas and reservations: quota is taken in the transaction that creates the operation."""
+
+from collections.abc import Callable
+from dataclasses import fields
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.audit.services import SYSTEM, Actor, audit_record
+from apps.tenancy.models import Quota, Reservation, Tenant
+from apps.tenancy.resources import Resources
+from apps.tenancy.selectors import reserved
+
+
+class QuotaExceeded(Exception):
+    """The request would go over the tenant's quota; `exceeded` says where and by how much."""
+
+    def __init__(self, exceeded: dict[str, dict[str, int]]) -> None:
+        self.exceeded = exceeded
+        parts = [
+            f"{name}: {v['used']} in use + {v['requested']} requested > {v['limit']} allowed"
+            for name, v in exceeded.items()
+        ]
+        super().__init__("quota exceeded (" + "; ".join(parts) + ")")
+
+
+def quota_set(*, tenant: Tenant, limits: Resources, actor: Actor = SYSTEM) -> Quota:
+    """Lowering a limit below usage deletes nothing; it only stops further growth."""
+    with transaction.atomic():
+        quota, _created = Quota.objects.select_for_update().get_or_create(tenant=tenant)
+        for field in fields(limits):
+            setattr(quota, field.name, getattr(limits, field.name))
+        quota.save()
+        audit_record(
+            action="tenancy.quota_set", actor=actor, target=tenant.slug, detail=limits.__dict__
+        )
+    return quota
+
+
+def quota_reserve(
+    *,
+    tenant: Tenant,
+    need: Resources,
+    in_use: Callable[[], Resources],
+    operation: object | None = None,
+) -> Reservation:
+    """Hold `need` for an operation, or raise QuotaExceeded. Usage is `in_use()` (what the
+    tenant's live guests take, read after the lock) plus open reservations. Call it inside the
+    transaction that creates the operation: the quota row lock serializes concurrent requests,
+    so two cannot both take the last unit."""
+    with transaction.atomic():
+        quota = Quota.objects.select_for_update().filter(tenant=tenant).first()
+        limits = Resources.of(quota) if quota is not None else Resources()
+        used = in_use() + reserved(tenant=tenant)
+        exceeded = {
+            field.name: {
+                "used": getattr(used, field.name),
+                "requested": getattr(need, field.name),
+                "limit": getattr(limits, field.name),
+            }
+            for field in fields(need)
+            if getattr(need, field.name) > 0
+            and getattr(used, field.name) + getattr(need, field.name) > getattr(limits, field.name)
+        }
+        if exceeded:
+            raise QuotaExceeded(exceeded)
+        return Reservation.objects.create(tenant=tenant, operation=operation, **need.__dict__)
+
+
+def reservation_release(*, operation: object) -> None:
+    Reservation.objects.filter(operation=operation, released_at__isnull=True).update(
+        released_at=timezone.now()
+    )
