@@ -5,6 +5,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+# The status of a guest whose create operation is still running (PVE may not know it yet).
+CREATING = "creating"
+
+
 class Guest(models.Model):
     class Type(models.TextChoices):
         QEMU = "qemu", _("Virtual machine")

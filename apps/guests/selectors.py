@@ -4,7 +4,9 @@ from django.db.models import Count, QuerySet, Sum
 from django.http import Http404
 
 from apps.access.engine import Principal, filter_by_vmid
-from apps.guests.models import Guest
+from apps.clusters.models import Cluster
+from apps.clusters.placement import NoCapacity
+from apps.guests.models import CREATING, Guest
 from apps.tenancy.models import Tenant
 from apps.tenancy.resources import Resources
 
@@ -26,8 +28,11 @@ def guest_get(*, actor: Principal, vmid: int) -> Guest:
 
 
 def tenant_guest_usage(*, tenant: Tenant) -> Resources:
-    """What a tenant's live guests (not vanished, not templates) count against its quota."""
-    guests = Guest.objects.filter(tenant=tenant, vanished_at__isnull=True, template=False)
+    """What a tenant's live guests count against its quota. Guests still being created are
+    counted by their operation's reservation instead."""
+    guests = Guest.objects.filter(tenant=tenant, vanished_at__isnull=True, template=False).exclude(
+        status=CREATING
+    )
     totals = guests.aggregate(
         count=Count("pk"), vcpus=Sum("cores"), memory_mb=Sum("memory_mb"), disk_gb=Sum("disk_gb")
     )
@@ -36,4 +41,21 @@ def tenant_guest_usage(*, tenant: Tenant) -> Resources:
         vcpus=totals["vcpus"] or 0,
         memory_mb=totals["memory_mb"] or 0,
         disk_gb=totals["disk_gb"] or 0,
+    )
+
+
+def vmid_candidate(*, cluster: Cluster, taken: frozenset[int] = frozenset()) -> int:
+    """The lowest VMID of the cluster's range used by no guest of any cluster (nor in `taken`:
+    ids PVE itself reported as existing)."""
+    in_range = Guest.objects.filter(
+        vmid__gte=cluster.vmid_range_start, vmid__lte=cluster.vmid_range_end
+    )
+    used = set(in_range.values_list("vmid", flat=True)) | set(taken)
+    # The lowest gap is at most one past the number of ids in use.
+    for vmid in range(cluster.vmid_range_start, cluster.vmid_range_start + len(used) + 1):
+        if vmid not in used and vmid <= cluster.vmid_range_end:
+            return vmid
+    raise NoCapacity(
+        f"no free VMID left in {cluster.name}'s range "
+        f"{cluster.vmid_range_start}-{cluster.vmid_range_end}"
     )

@@ -1,5 +1,6 @@
 """Guest inventory and lifecycle actions."""
 
+import re
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -7,15 +8,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.access.engine import Principal, audit_actor, require
+from apps.access.services import pool_set_guest
 from apps.audit.services import audit_record
 from apps.clusters.models import Cluster
 from apps.clusters.services import client_for
-from apps.guests.models import Guest
+from apps.guests.models import CREATING, Guest
 from apps.operations.models import Operation
 from apps.operations.services import operation_create
 from apps.proxmox import inventory
 from apps.proxmox.guests import POWER_ACTIONS
-from apps.tenancy.models import Tenant
+from apps.clusters.placement import NoCapacity
+from apps.guests.selectors import tenant_guest_usage, vmid_candidate
+from apps.tenancy.models import Plan, Tenant
+from apps.tenancy.resources import Resources
+from apps.tenancy.services import quota_reserve
 
 MIB, GIB = 1024**2, 1024**3
 
@@ -45,6 +51,8 @@ def guests_sync(*, cluster: Cluster) -> GuestSyncReport:
             if guest is not None and guest.cluster_id != cluster.pk:
                 report.conflicts.append(info.vmid)
                 continue
+            if guest is not None and guest.status == CREATING:
+                continue  # its create operation owns the row until it ends
             if guest is None:
                 guest = Guest(vmid=info.vmid, cluster=cluster)
                 report.added.append(info.vmid)
@@ -55,13 +63,16 @@ def guests_sync(*, cluster: Cluster) -> GuestSyncReport:
             guest.memory_mb = info.memory_bytes // MIB
             guest.disk_gb = -(-info.disk_bytes // GIB)  # rounded up: a partial GiB counts
             guest.last_seen_at, guest.vanished_at = now, None
+            pool_set_guest(vmid=info.vmid, pool_name=info.pool)
             if guest.tenant_id is None and info.pool in tenants_by_pool:
                 guest.tenant = tenants_by_pool[info.pool]
                 report.adopted.append(info.vmid)
             guest.save()
         seen = {info.vmid for info in found}
-        vanished = Guest.objects.filter(cluster=cluster, vanished_at__isnull=True).exclude(
-            vmid__in=seen
+        vanished = (
+            Guest.objects.filter(cluster=cluster, vanished_at__isnull=True)
+            .exclude(vmid__in=seen)
+            .exclude(status=CREATING)
         )
         report.vanished = sorted(vanished.values_list("vmid", flat=True))
         vanished.update(vanished_at=now, status="unknown")
@@ -92,6 +103,126 @@ def guest_power(*, guest: Guest, action: str, actor: Principal) -> Operation:
         )
         audit_record(
             action=f"guests.{action}",
+            actor=audit_actor(actor),
+            target=guest.acl_path,
+            detail={"operation": str(operation.pk)},
+        )
+    return operation
+
+
+GUEST_NAME = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
+
+
+def guest_create(
+    *,
+    tenant: Tenant,
+    plan: Plan,
+    template_vmid: int,
+    name: str,
+    actor: Principal,
+    ssh_keys: str = "",
+    user: str = "",
+) -> Operation:
+    """A VM cloned from a template, sized by the plan, configured by cloud-init and started.
+
+    Quota is reserved and the VMID taken in the same transaction that records the operation;
+    the worker places it, clones, configures, grows the disk and starts it.
+    """
+    if not GUEST_NAME.match(name):
+        raise ValidationError(
+            {"name": "a guest name is a DNS label: letters, digits and '-', at most 63"}
+        )
+    if not plan.active:
+        raise ValidationError({"plan": f"plan '{plan.slug}' is no longer offered"})
+    template = (
+        Guest.objects.filter(vmid=template_vmid, template=True, vanished_at__isnull=True)
+        .select_related("cluster")
+        .first()
+    )
+    if template is None:
+        raise ValidationError({"template": f"no template with VMID {template_vmid}"})
+    with transaction.atomic():
+        require(actor, ["VM.Allocate"], f"/pool/{tenant.slug}")
+        if tenant.status != Tenant.Status.ACTIVE:
+            raise ValidationError(f"tenant '{tenant.slug}' is {tenant.status}")
+        try:
+            vmid = vmid_candidate(cluster=template.cluster)
+        except NoCapacity as error:
+            raise ValidationError(str(error)) from error
+        guest = Guest.objects.create(
+            vmid=vmid,
+            cluster=template.cluster,
+            node="",
+            type=template.type,
+            name=name,
+            status=CREATING,
+            tenant=tenant,
+            pool=tenant.slug,
+            cores=plan.cores,
+            memory_mb=plan.memory_mb,
+            disk_gb=plan.disk_gb,
+        )
+        pool_set_guest(vmid=vmid, pool_name=tenant.slug)
+        operation = operation_create(
+            kind="guest.create",
+            cluster=template.cluster,
+            guest=guest,
+            tenant=tenant,
+            target=guest.acl_path,
+            actor=audit_actor(actor),
+            steps=[
+                ("tenant_pool", {"pool": tenant.slug, "comment": tenant.name}),
+                ("guest_clone", {"template_vmid": template.vmid}),
+                ("guest_configure", {"ssh_keys": ssh_keys, "user": user}),
+                ("guest_grow_disk", {}),
+                ("guest_power", {"action": "start"}),
+            ],
+        )
+        quota_reserve(
+            tenant=tenant,
+            operation=operation,
+            need=Resources(
+                guests=1, vcpus=plan.cores, memory_mb=plan.memory_mb, disk_gb=plan.disk_gb
+            ),
+            in_use=lambda: tenant_guest_usage(tenant=tenant),
+        )
+        audit_record(
+            action="guests.create",
+            actor=audit_actor(actor),
+            target=guest.acl_path,
+            detail={"operation": str(operation.pk), "plan": plan.slug, "template": template.vmid},
+        )
+    return operation
+
+
+def guest_delete(*, guest: Guest, actor: Principal) -> Operation:
+    """Stop the guest if it runs, then destroy it with its disks (purge)."""
+    with transaction.atomic():
+        require(actor, ["VM.Allocate"], guest.acl_path)
+        guest = Guest.objects.select_for_update().get(pk=guest.pk)
+        if guest.status == CREATING:
+            raise ValidationError(f"guest {guest.vmid} is still being created")
+        if (
+            guest.operations.filter(kind="guest.delete")
+            .exclude(state__in=Operation.TERMINAL_STATES)
+            .exists()
+        ):
+            raise ValidationError(f"guest {guest.vmid} is already being deleted")
+        steps: list[tuple[str, dict]] = []
+        if guest.status != "stopped":
+            steps.append(("guest_power", {"action": "stop"}))
+        steps.append(("guest_destroy", {}))
+        operation = operation_create(
+            kind="guest.delete",
+            cluster=guest.cluster,
+            guest=guest,
+            tenant=guest.tenant,
+            target=guest.acl_path,
+            actor=audit_actor(actor),
+            steps=steps,
+        )
+        audit_record(
+            action="guests.delete",
             actor=audit_actor(actor),
             target=guest.acl_path,
             detail={"operation": str(operation.pk)},

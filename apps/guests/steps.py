@@ -1,35 +1,48 @@
-"""Operation steps that act on guests."""
+"""Operation steps that act on guests. Each is idempotent: a step that starts a PVE task stores
+the UPID first, and a re-run polls that task instead of starting another."""
+
+from collections.abc import Callable
+from urllib.parse import quote
 
 from django.db import transaction
 from django.utils import timezone
 
+from apps.access.services import pool_set_guest
+from apps.clusters.models import Storage
+from apps.clusters.placement import NoCapacity, node_choose
 from apps.clusters.services import client_for
 from apps.guests.models import Guest
+from apps.guests.selectors import vmid_candidate
 from apps.operations.models import Operation, Step
-from apps.operations.runner import Done, Fail, StepResult, Wait, poll_seconds, step_handler
+from apps.operations.runner import (
+    Done,
+    Fail,
+    StepResult,
+    Wait,
+    on_finish,
+    poll_seconds,
+    step_handler,
+)
 from apps.proxmox import guests as pve_guests
+from apps.proxmox.client import PveClient
+from apps.proxmox.errors import ProxmoxError
 from apps.proxmox.tasks import task_log, task_status
+from apps.tenancy.services import reservation_release
+from pvecore.guestconfig import parse_property_string, parse_size
+from pvecore.volumes import parse_volume_id
+
+BOOT_DISK_KEYS = ("scsi0", "virtio0", "sata0", "ide0")
+MAX_VMID_RETRIES = 5
 
 
-@step_handler("guest_power")
-def run_guest_power(*, operation: Operation, step: Step, params: dict) -> StepResult:
-    guest = operation.guest
-    if guest is None:
-        return Fail("the guest was removed from the portal")
-    client = client_for(operation.cluster)
+def _pve_task(step: Step, client: PveClient, submit: Callable[[], str]) -> StepResult:
+    """Start the step's PVE task once (UPID stored under a row lock), then follow it."""
     if not step.upid:
         with transaction.atomic():
             locked = Step.objects.select_for_update().get(pk=step.pk)
             if not locked.upid:
-                upid = pve_guests.guest_power(
-                    client,
-                    node=guest.node,
-                    guest_type=guest.type,
-                    vmid=guest.vmid,
-                    action=params["action"],
-                )
                 locked.upid, locked.state, locked.started_at = (
-                    upid,
+                    submit(),
                     Step.State.RUNNING,
                     timezone.now(),
                 )
@@ -40,10 +53,219 @@ def run_guest_power(*, operation: Operation, step: Step, params: dict) -> StepRe
         return Wait(poll_seconds())
     step.exitstatus = status.exitstatus
     step.task_log = "\n".join(task_log(client, step.upid))
-    if not status.succeeded:
-        return Fail(status.exitstatus)
+    return Done() if status.succeeded else Fail(status.exitstatus)
+
+
+def _refresh_status(client: PveClient, guest: Guest) -> None:
     current = pve_guests.guest_current_status(
         client, node=guest.node, guest_type=guest.type, vmid=guest.vmid
     )
     Guest.objects.filter(pk=guest.pk).update(status=str(current.get("status", "")))
+
+
+@step_handler("guest_power")
+def run_guest_power(*, operation: Operation, step: Step, params: dict) -> StepResult:
+    guest = operation.guest
+    if guest is None:
+        return Fail("the guest was removed from the portal")
+    client = client_for(operation.cluster)
+    result = _pve_task(
+        step,
+        client,
+        lambda: pve_guests.guest_power(
+            client, node=guest.node, guest_type=guest.type, vmid=guest.vmid, action=params["action"]
+        ),
+    )
+    if isinstance(result, Done):
+        _refresh_status(client, guest)
+    return result
+
+
+@step_handler("tenant_pool")
+def run_tenant_pool(*, operation: Operation, step: Step, params: dict) -> StepResult:
+    pve_guests.pool_ensure(
+        client_for(operation.cluster), pool=params["pool"], comment=params.get("comment", "")
+    )
     return Done()
+
+
+def _template_disk_is_shared(client: PveClient, template: Guest) -> bool:
+    config = pve_guests.guest_config(
+        client, node=template.node, guest_type=template.type, vmid=template.vmid
+    )
+    disk = next((config[key] for key in BOOT_DISK_KEYS if key in config), "")
+    storage = parse_volume_id(parse_property_string(disk, default_key="file")["file"])[0]
+    return Storage.objects.filter(cluster=template.cluster, storage=storage, shared=True).exists()
+
+
+@step_handler("guest_clone")
+def run_guest_clone(*, operation: Operation, step: Step, params: dict) -> StepResult:
+    """Place the guest, then clone the template; another VMID if PVE already has this one."""
+    guest = operation.guest
+    client = client_for(operation.cluster)
+    if not step.upid:
+        template = Guest.objects.get(vmid=params["template_vmid"])
+        shared = _template_disk_is_shared(client, template)
+        try:
+            node = node_choose(
+                cluster=operation.cluster,
+                memory_mb=guest.memory_mb,
+                among=None if shared else [template.node],
+            )
+        except NoCapacity as error:
+            return Fail(str(error))
+        taken: set[int] = set()
+        for _attempt in range(MAX_VMID_RETRIES):
+            try:
+                return _clone(step, client, guest, template, node.name, linked=shared)
+            except ProxmoxError as error:
+                if "already exists" not in error.message:
+                    raise
+                taken.add(guest.vmid)
+                _move_vmid(
+                    operation,
+                    guest,
+                    vmid_candidate(cluster=operation.cluster, taken=frozenset(taken)),
+                )
+        return Fail(f"PVE reported {len(taken)} VMIDs in a row as taken: {sorted(taken)}")
+    return _pve_task(step, client, lambda: "")
+
+
+def _clone(
+    step: Step, client: PveClient, guest: Guest, template: Guest, node: str, *, linked: bool
+) -> StepResult:
+    Guest.objects.filter(pk=guest.pk).update(node=node)
+    guest.node = node
+    return _pve_task(
+        step,
+        client,
+        lambda: pve_guests.guest_clone(
+            client,
+            node=template.node,
+            guest_type=template.type,
+            template_vmid=template.vmid,
+            newid=guest.vmid,
+            name=guest.name,
+            target=node,
+            pool=guest.pool,
+            full=not linked,
+        ),
+    )
+
+
+def _move_vmid(operation: Operation, guest: Guest, vmid: int) -> None:
+    with transaction.atomic():
+        pool_set_guest(vmid=guest.vmid, pool_name="")
+        pool_set_guest(vmid=vmid, pool_name=guest.pool)
+        Guest.objects.filter(pk=guest.pk).update(vmid=vmid)
+        Operation.objects.filter(pk=operation.pk).update(target=f"/vms/{vmid}")
+    guest.vmid = vmid
+
+
+@step_handler("guest_configure")
+def run_guest_configure(*, operation: Operation, step: Step, params: dict) -> StepResult:
+    guest = operation.guest
+    options: dict[str, object] = {"cores": guest.cores, "memory": guest.memory_mb}
+    if params.get("ssh_keys"):
+        # PVE wants the keys URL-encoded (its API decodes them once more).
+        options["sshkeys"] = quote(params["ssh_keys"], safe="")
+    if params.get("user"):
+        options["ciuser"] = params["user"]
+    options["ipconfig0"] = "ip=dhcp"
+    pve_guests.guest_config_update(
+        client_for(operation.cluster),
+        node=guest.node,
+        guest_type=guest.type,
+        vmid=guest.vmid,
+        **options,
+    )
+    return Done()
+
+
+@step_handler("guest_grow_disk")
+def run_guest_grow_disk(*, operation: Operation, step: Step, params: dict) -> StepResult:
+    """Grow the boot disk to the plan's size (never shrink: PVE cannot)."""
+    guest = operation.guest
+    client = client_for(operation.cluster)
+    if not step.upid:
+        config = pve_guests.guest_config(
+            client, node=guest.node, guest_type=guest.type, vmid=guest.vmid
+        )
+        key = next((k for k in BOOT_DISK_KEYS if k in config), None)
+        if key is None:
+            return Fail("the template has no boot disk (scsi0, virtio0, sata0 or ide0)")
+        size = parse_property_string(config[key], default_key="file").get("size", "0")
+        if parse_size(size) >= guest.disk_gb * 1024**3:
+            return Done()
+        return _pve_task(
+            step,
+            client,
+            lambda: pve_guests.guest_resize(
+                client,
+                node=guest.node,
+                guest_type=guest.type,
+                vmid=guest.vmid,
+                disk=key,
+                size=f"{guest.disk_gb}G",
+            ),
+        )
+    return _pve_task(step, client, lambda: "")
+
+
+@on_finish("guest.create")
+def finish_guest_create(operation: Operation) -> None:
+    """Success: the guest counts itself now. Failure: no half guest is left behind silently."""
+    guest = operation.guest
+    with transaction.atomic():
+        reservation_release(operation=operation)
+        if guest is None:
+            return
+        if operation.state == Operation.State.SUCCEEDED:
+            Guest.objects.filter(pk=guest.pk).update(last_seen_at=timezone.now())
+            return
+        cloned = operation.steps.filter(name="guest_clone", upid__gt="").exists()
+        if not cloned:
+            pool_set_guest(vmid=guest.vmid, pool_name="")
+            guest.delete()
+            operation.guest = None
+            return
+    _destroy_half_made(operation, guest)
+
+
+def _destroy_half_made(operation: Operation, guest: Guest) -> None:
+    """Ask PVE to destroy what the failed create made; if even that fails, flag the guest."""
+    try:
+        pve_guests.guest_destroy(
+            client_for(operation.cluster), node=guest.node, guest_type=guest.type, vmid=guest.vmid
+        )
+    except ProxmoxError as error:
+        Guest.objects.filter(pk=guest.pk).update(status="error", vanished_at=None)
+        operation.error = (
+            f"{operation.error}; cleanup failed, guest {guest.vmid} needs an "
+            f"operator: {error.message}"
+        )
+        return
+    Guest.objects.filter(pk=guest.pk).update(status="destroyed", vanished_at=timezone.now())
+
+
+@step_handler("guest_destroy")
+def run_guest_destroy(*, operation: Operation, step: Step, params: dict) -> StepResult:
+    guest = operation.guest
+    client = client_for(operation.cluster)
+    return _pve_task(
+        step,
+        client,
+        lambda: pve_guests.guest_destroy(
+            client, node=guest.node, guest_type=guest.type, vmid=guest.vmid
+        ),
+    )
+
+
+@on_finish("guest.delete")
+def finish_guest_delete(operation: Operation) -> None:
+    """A deleted guest leaves the portal; its operations and audit events keep its VMID."""
+    if operation.state == Operation.State.SUCCEEDED and operation.guest is not None:
+        with transaction.atomic():
+            pool_set_guest(vmid=operation.guest.vmid, pool_name="")
+            operation.guest.delete()
+        operation.guest = None

@@ -6,6 +6,7 @@ instead of sleeping) or `Fail(reason)`. Handlers must be idempotent: a step that
 task stores its UPID first, so running it again polls that task instead of starting another.
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +19,8 @@ from apps.operations.models import Operation, Step
 from apps.proxmox.errors import ProxmoxError
 
 MAX_RETRIES = 5
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,9 @@ class Fail:
 
 StepResult = Done | Wait | Fail
 StepHandler = Callable[..., StepResult]
+Finisher = Callable[[Operation], None]
 _HANDLERS: dict[str, StepHandler] = {}
+_FINISHERS: dict[str, Finisher] = {}
 
 
 def step_handler(name: str) -> Callable[[StepHandler], StepHandler]:
@@ -48,12 +53,32 @@ def step_handler(name: str) -> Callable[[StepHandler], StepHandler]:
     return register
 
 
+def on_finish(kind: str) -> Callable[[Finisher], Finisher]:
+    """Run `finisher(operation)` once an operation of this kind ends, whatever the outcome
+    (release its reservation, clean up a half-made guest)."""
+
+    def register(finisher: Finisher) -> Finisher:
+        _FINISHERS[kind] = finisher
+        return finisher
+
+    return register
+
+
 def poll_seconds() -> float:
     return settings.OPERATIONS_POLL_SECONDS
 
 
 def _finish(operation: Operation, state: Operation.State, error: str = "") -> None:
+    """End the operation: its finisher (cleanup, quota release) runs first, so an operation
+    seen as terminal has nothing left to do."""
     operation.state, operation.error = state, error
+    finisher = _FINISHERS.get(operation.kind)
+    if finisher is not None:
+        try:
+            finisher(operation)
+        except Exception as failure:  # the operation must still end, with the reason recorded
+            logger.exception("finishing operation %s failed", operation.pk)
+            operation.error = f"{operation.error}; finishing failed: {failure}".lstrip("; ")
     operation.finished_at, operation.next_check_at = timezone.now(), None
     operation.save(update_fields=["state", "error", "finished_at", "next_check_at"])
 

@@ -3,6 +3,7 @@
 from typing import Literal
 
 from apps.proxmox.client import PveClient
+from apps.proxmox.errors import ProxmoxError
 
 GuestType = Literal["qemu", "lxc"]
 PowerAction = Literal["start", "stop", "shutdown", "reboot", "reset", "suspend", "resume"]
@@ -26,3 +27,61 @@ def guest_current_status(
     client: PveClient, *, node: str, guest_type: GuestType, vmid: int
 ) -> dict[str, object]:
     return client.get(f"nodes/{node}/{guest_type}/{vmid}/status/current")
+
+
+def pool_ensure(client: PveClient, *, pool: str, comment: str = "") -> None:
+    """Create the pool unless it exists (a tenant's pool, same name on every cluster)."""
+    try:
+        client.post("pools", poolid=pool, comment=comment)
+    except ProxmoxError as error:
+        if "already exists" not in error.message:
+            raise
+
+
+def guest_clone(
+    client: PveClient,
+    *,
+    node: str,
+    guest_type: GuestType,
+    template_vmid: int,
+    newid: int,
+    name: str,
+    target: str,
+    pool: str,
+    full: bool,
+) -> str:
+    return str(
+        client.post(
+            f"nodes/{node}/{guest_type}/{template_vmid}/clone",
+            newid=newid,
+            name=name,
+            target=target,
+            pool=pool,
+            full=int(full),
+        )
+    )
+
+
+def guest_config(client: PveClient, *, node: str, guest_type: GuestType, vmid: int) -> dict:
+    return client.get(f"nodes/{node}/{guest_type}/{vmid}/config")
+
+
+def guest_config_update(
+    client: PveClient, *, node: str, guest_type: GuestType, vmid: int, **options: object
+) -> None:
+    """Synchronous config change (PUT), as PVE applies it at once to a stopped guest."""
+    client.put(f"nodes/{node}/{guest_type}/{vmid}/config", **options)
+
+
+def guest_resize(
+    client: PveClient, *, node: str, guest_type: GuestType, vmid: int, disk: str, size: str
+) -> str:
+    return str(client.put(f"nodes/{node}/{guest_type}/{vmid}/resize", disk=disk, size=size))
+
+
+def guest_destroy(client: PveClient, *, node: str, guest_type: GuestType, vmid: int) -> str:
+    return str(
+        client.delete(
+            f"nodes/{node}/{guest_type}/{vmid}", purge=1, **{"destroy-unreferenced-disks": 1}
+        )
+    )

@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 
 from portal.settings.base import *  # noqa: F403
-from portal.settings.base import REDIS_URL
+from portal.settings.base import DATABASES, REDIS_URL
 from portal.settings.components.redis import celery_transport
 from portal.settings.components.secrets import development_fernet_key
 
@@ -32,3 +32,10 @@ if not REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = _celery_transport["broker_transport_options"]
 # A running PVE task is looked at again this often.
 OPERATIONS_POLL_SECONDS = 0.05
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not the shared in-memory database: worker threads in tests then lock and wait
+    # exactly as the embedded setup's processes do.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.mkdtemp(prefix="portal-test-db-")) / "test.sqlite3")
+    }

@@ -8,7 +8,7 @@ change on its next check, other processes within `compiled.VERSION_RECHECK_SECON
 from apps.access.services.accounts import account_add, account_delete
 from apps.access.services.acl import acl_delete, acl_modify, acl_remove_subject
 from apps.access.services.groups import group_create, group_delete, group_modify
-from apps.access.services.pools import pool_create, pool_delete, pool_modify
+from apps.access.services.pools import pool_create, pool_delete, pool_modify, pool_set_guest
 from apps.access.services.roles import role_create, role_delete, role_modify
 from apps.access.services.tokens import (
     USER_EXPIRY,
@@ -31,6 +31,7 @@ __all__ = [
     "pool_create",
     "pool_delete",
     "pool_modify",
+    "pool_set_guest",
     "role_create",
     "role_delete",
     "role_modify",

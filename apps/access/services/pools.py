@@ -126,3 +126,21 @@ def pool_delete(*, pool: Pool, actor: Actor = SYSTEM) -> None:
             detail={"acl_entries_removed": removed},
         )
         access_changed()
+
+
+def pool_set_guest(*, vmid: int, pool_name: str) -> None:
+    """Mirror one guest's pool as PVE has it ('' = no pool), creating the pool if needed.
+
+    Pool grants reach a guest only through this membership, so guest creation, adoption and
+    deletion keep it in step with PVE.
+    """
+    with transaction.atomic():
+        current = PoolGuest.objects.select_related("pool").filter(vmid=vmid).first()
+        if (current.pool.name if current else "") == pool_name:
+            return
+        if current is not None:
+            current.delete()
+        if pool_name:
+            pool, _created = Pool.objects.get_or_create(name=pool_name)
+            PoolGuest.objects.create(pool=pool, vmid=vmid)
+        access_changed()

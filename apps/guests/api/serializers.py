@@ -30,3 +30,14 @@ class PowerActionSerializer(serializers.Serializer):
     action = serializers.ChoiceField(
         choices=["start", "stop", "shutdown", "reboot", "reset", "suspend", "resume"]
     )
+
+
+class GuestCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=63)
+    plan = serializers.SlugField(help_text="The plan's slug.")
+    template = serializers.IntegerField(min_value=100, help_text="VMID of a template.")
+    tenant = serializers.CharField(required=False, help_text="Operators only: the tenant's slug.")
+    ssh_keys = serializers.CharField(required=False, allow_blank=True)
+    user = serializers.CharField(
+        required=False, allow_blank=True, max_length=32, help_text="The cloud-init user."
+    )

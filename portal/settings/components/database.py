@@ -11,11 +11,13 @@ def databases(url: str) -> dict[str, dict]:
         # WAL lets readers and one writer work at once; the timeout absorbs short write bursts.
         # IMMEDIATE: a write transaction takes the lock when it begins, so two of them never
         # both read and then both write (quota checks rely on it, as on PostgreSQL's row locks).
-        default["OPTIONS"].update({
-            "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL;",
-            "transaction_mode": "IMMEDIATE",
-        })
+        default["OPTIONS"].update(
+            {
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL;",
+                "transaction_mode": "IMMEDIATE",
+            }
+        )
     else:
         default["CONN_MAX_AGE"] = 60
         default["CONN_HEALTH_CHECKS"] = True

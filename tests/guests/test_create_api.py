@@ -1,0 +1,186 @@
+"""Creating a VM from a template through the API: quota, placement, operation, cleanup."""
+
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from rest_framework.test import APIClient
+
+from apps.access.services import acl_modify
+from apps.guests.models import Guest
+from apps.guests.selectors import tenant_guest_usage
+from apps.guests.services import guests_sync
+from apps.identity.models import Realm
+from apps.identity.services.users import user_create
+from apps.operations.models import Operation
+from apps.tenancy.models import Plan, Reservation, Tenant
+from apps.tenancy.resources import Resources
+from apps.tenancy.services import quota_set
+from portal.celery import app as celery_app
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def worker():
+    with start_worker(
+        celery_app,
+        pool="solo",
+        perform_ping_check=False,
+        queues=[celery_app.conf.task_default_queue],
+    ):
+        yield
+
+
+@pytest.fixture
+def acme(transactional_db, cluster) -> Tenant:
+    Realm.objects.get_or_create(name="pve", defaults={"type": "pve", "default": True})
+    tenant = Tenant.objects.create(name="ACME", slug=f"acme{cluster.pk}")
+    quota_set(tenant=tenant, limits=Resources(guests=2, vcpus=4, memory_mb=4096, disk_gb=100))
+    guests_sync(cluster=cluster)  # the templates
+    return tenant
+
+
+@pytest.fixture
+def small(transactional_db) -> Plan:
+    return Plan.objects.create(name="Small", slug="small", cores=2, memory_mb=2048, disk_gb=40)
+
+
+@pytest.fixture
+def alice_api(acme) -> APIClient:
+    alice = user_create(userid="alice@pve", password="x", tenant=acme)
+    acl_modify(path=f"/pool/{acme.slug}", roles=["PVEVMAdmin"], users=["alice@pve"])
+    client = APIClient()
+    client.force_authenticate(alice)
+    return client
+
+
+def wait_until_terminal(operation_id: str, timeout: float = 30.0) -> Operation:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        operation = Operation.objects.get(pk=operation_id)
+        if operation.is_terminal:
+            return operation
+        time.sleep(0.05)
+    raise AssertionError(f"operation {operation_id} did not finish")
+
+
+def test_create_runs_every_step_and_the_guest_counts_against_the_quota(
+    alice_api, acme, small, worker, pvesim_root
+) -> None:
+    response = alice_api.post(
+        "/api/v1/guests/",
+        {
+            "name": "web1",
+            "plan": "small",
+            "template": 9000,
+            "user": "alice",
+            "ssh_keys": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG alice@laptop",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 202, response.content
+    operation = wait_until_terminal(response.json()["id"])
+    assert operation.state == "succeeded", operation.error
+    assert [s.name for s in operation.steps.all()] == [
+        "tenant_pool",
+        "guest_clone",
+        "guest_configure",
+        "guest_grow_disk",
+        "guest_power",
+    ]
+    guest = Guest.objects.get(pk=operation.guest_id)
+    assert (guest.status, guest.tenant, guest.pool) == ("running", acme, acme.slug)
+    config = pvesim_root.nodes(guest.node).qemu(guest.vmid).config.get()
+    # memory is a property string since PVE 8 ("[current=]<MiB>").
+    assert (config["cores"], str(config["memory"]), config["ciuser"]) == (2, "2048", "alice")
+    assert "size=40G" in config["scsi0"]
+    assert str(guest.vmid) in {
+        str(m["vmid"]) for m in pvesim_root.pools(acme.slug).get()["members"]
+    }
+    assert tenant_guest_usage(tenant=acme) == Resources(
+        guests=1, vcpus=2, memory_mb=2048, disk_gb=40
+    )
+    assert not Reservation.objects.filter(released_at__isnull=True).exists()
+
+    # The second guest would need 4 + 2 vCPUs of 4: refused with what is exceeded, nothing made.
+    refused = alice_api.post(
+        "/api/v1/guests/", {"name": "web2", "plan": "big", "template": 9000}, format="json"
+    )
+    assert refused.status_code == 404  # no such plan
+    Plan.objects.create(name="Big", slug="big", cores=4, memory_mb=1024, disk_gb=10)
+    refused = alice_api.post(
+        "/api/v1/guests/", {"name": "web2", "plan": "big", "template": 9000}, format="json"
+    )
+    assert refused.status_code == 409
+    assert refused.json()["exceeded"] == {"vcpus": {"used": 2, "requested": 4, "limit": 4}}
+    assert Guest.objects.filter(tenant=acme).count() == 1
+
+    deleted = alice_api.delete(f"/api/v1/guests/{guest.vmid}/")
+    assert deleted.status_code == 202
+    assert wait_until_terminal(deleted.json()["id"]).state == "succeeded"
+    assert not Guest.objects.filter(pk=guest.pk).exists()
+    assert tenant_guest_usage(tenant=acme) == Resources()
+    assert str(guest.vmid) not in {
+        str(r["vmid"]) for r in pvesim_root.cluster.resources.get(type="vm")
+    }
+
+
+def test_a_failed_create_releases_the_quota_and_leaves_no_half_guest(
+    alice_api, acme, small, worker, pvesim_faults, pvesim_root
+) -> None:
+    pvesim_faults(
+        rules=[
+            {
+                "match": r"^POST /nodes/[^/]+/qemu/\d+/status/start$",
+                "error_rate": 1.0,
+                "status": 500,
+                "message": "start refused",
+            }
+        ]
+    )
+
+    response = alice_api.post(
+        "/api/v1/guests/", {"name": "doomed", "plan": "small", "template": 9000}, format="json"
+    )
+
+    operation = wait_until_terminal(response.json()["id"])
+    assert operation.state == "failed"
+    assert "start refused" in operation.error
+    assert not Reservation.objects.filter(released_at__isnull=True).exists()
+    assert tenant_guest_usage(tenant=acme) == Resources()
+    guest = Guest.objects.get(pk=operation.guest_id)
+    assert guest.status == "destroyed"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        vmids = {int(r["vmid"]) for r in pvesim_root.cluster.resources.get(type="vm")}
+        if guest.vmid not in vmids:
+            break
+        time.sleep(0.1)
+    assert guest.vmid not in vmids
+
+
+def test_bad_input_is_refused_and_changes_nothing(alice_api, acme, small) -> None:
+    cases = [
+        ({"name": "bad name!", "plan": "small", "template": 9000}, 400),
+        ({"name": "ok", "plan": "small", "template": 123456}, 400),
+        ({"name": "ok", "plan": "small", "template": 9000, "tenant": "someone-else"}, 404),
+        ({"plan": "small", "template": 9000}, 400),
+    ]
+    for body, expected in cases:
+        assert alice_api.post("/api/v1/guests/", body, format="json").status_code == expected
+    assert not Operation.objects.exists()
+    assert not Guest.objects.filter(tenant=acme).exists()
+
+
+def test_a_user_without_allocate_on_the_tenant_pool_is_refused(acme, small) -> None:
+    bob = user_create(userid="bob@pve", password="x", tenant=acme)
+    client = APIClient()
+    client.force_authenticate(bob)
+    response = client.post(
+        "/api/v1/guests/", {"name": "x", "plan": "small", "template": 9000}, format="json"
+    )
+    assert response.status_code == 403
+    assert f"(/pool/{acme.slug}, VM.Allocate)" in response.json()["detail"]
+    assert not Operation.objects.exists()
