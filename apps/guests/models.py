@@ -4,7 +4,6 @@ tenancy and ownership. The VMID is unique across every cluster the portal manage
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-
 # The status of a guest whose create operation is still running (PVE may not know it yet).
 CREATING = "creating"
 

@@ -11,14 +11,14 @@ from apps.access.engine import Principal, audit_actor, require
 from apps.access.services import pool_set_guest
 from apps.audit.services import audit_record
 from apps.clusters.models import Cluster
+from apps.clusters.placement import NoCapacity
 from apps.clusters.services import client_for
 from apps.guests.models import CREATING, Guest
+from apps.guests.selectors import tenant_guest_usage, vmid_candidate
 from apps.operations.models import Operation
 from apps.operations.services import operation_create
 from apps.proxmox import inventory
 from apps.proxmox.guests import POWER_ACTIONS
-from apps.clusters.placement import NoCapacity
-from apps.guests.selectors import tenant_guest_usage, vmid_candidate
 from apps.tenancy.models import Plan, Tenant
 from apps.tenancy.resources import Resources
 from apps.tenancy.services import quota_reserve
