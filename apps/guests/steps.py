@@ -25,7 +25,7 @@ from apps.operations.runner import (
 )
 from apps.proxmox import guests as pve_guests
 from apps.proxmox.client import PveClient
-from apps.proxmox.errors import ProxmoxError
+from apps.proxmox.errors import ProxmoxError, ProxmoxExists
 from apps.proxmox.tasks import task_log, task_status
 from apps.tenancy.services import reservation_release
 from pvecore.guestconfig import parse_property_string, parse_size
@@ -118,9 +118,7 @@ def run_guest_clone(*, operation: Operation, step: Step, params: dict) -> StepRe
         for _attempt in range(MAX_VMID_RETRIES):
             try:
                 return _clone(step, client, guest, template, node.name, linked=shared)
-            except ProxmoxError as error:
-                if "already exists" not in error.message:
-                    raise
+            except ProxmoxExists:
                 taken.add(guest.vmid)
                 _move_vmid(
                     operation,

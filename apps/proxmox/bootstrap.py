@@ -46,5 +46,5 @@ def token_create_with_password(
     except ResourceException as error:
         raise errors.from_resource_exception(error) from error
     except requests.RequestException as error:
-        raise errors.from_transport_exception(error, address=address) from error
+        raise errors.from_transport_exception(error, is_write=True) from error
     return CreatedToken(token_id=created["full-tokenid"], secret=created["value"])

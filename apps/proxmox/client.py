@@ -85,8 +85,9 @@ class PveClient:
         return self._apis[address]
 
     def request(self, method: str, path: str, **params: Any) -> Any:
-        """Call `METHOD /api2/json/<path>`; fails over to the next address only when one is
-        unreachable (never after PVE answered, so a write is not sent twice)."""
+        """Call `METHOD /api2/json/<path>`. Fails over to the next address when one cannot be
+        reached; a write whose request may have arrived is never sent again (ProxmoxOutcomeUnknown).
+        """
         last_error: errors.ProxmoxError | None = None
         for address in list(self._preferred):
             resource = self._api(address)(path.strip("/"))
@@ -96,10 +97,10 @@ class PveClient:
             except ResourceException as error:
                 raise errors.from_resource_exception(error) from error
             except requests.RequestException as error:
-                last_error = errors.from_transport_exception(error, address=address)
-                if isinstance(last_error, errors.ProxmoxTlsMismatch):
+                logger.warning("PVE %s %s on %s failed: %s", method, path, address, error)
+                last_error = errors.from_transport_exception(error, is_write=method != "GET")
+                if isinstance(last_error, errors.ProxmoxTlsMismatch | errors.ProxmoxOutcomeUnknown):
                     raise last_error from error
-                logger.warning("PVE address %s unreachable: %s", address, error)
                 continue
             finally:
                 logger.debug(

@@ -1,6 +1,7 @@
 """PVE's errors, mapped once onto a small hierarchy the rest of the portal handles."""
 
 import requests
+import urllib3
 from proxmoxer.core import ResourceException
 
 
@@ -46,6 +47,15 @@ class ProxmoxConflict(ProxmoxError):
     retryable = True
 
 
+class ProxmoxExists(ProxmoxError):
+    """The object to create exists already (e.g. `VM 100 already exists`)."""
+
+
+class ProxmoxOutcomeUnknown(ProxmoxError):
+    """A write reached PVE but its answer was lost (read timeout, connection dropped): it may
+    have happened. Never retried blindly; the caller must look at PVE's state first."""
+
+
 class ProxmoxTlsMismatch(ProxmoxError):
     """The server's certificate does not match the pinned fingerprint or CA: refuse to talk."""
 
@@ -54,7 +64,6 @@ _CONFLICT_MARKERS = (
     "is locked",
     "detected modified configuration",
     "got timeout",
-    "already exists",
 )
 _NOT_FOUND_MARKERS = ("does not exist", "no such", "not found")
 
@@ -72,6 +81,8 @@ def from_resource_exception(error: ResourceException) -> ProxmoxError:
         return ProxmoxInvalid(message, status=status, errors=errors)
     if status == 404 or any(marker in lowered for marker in _NOT_FOUND_MARKERS):
         return ProxmoxNotFound(message, status=status)
+    if "already exists" in lowered:
+        return ProxmoxExists(message, status=status)
     if any(marker in lowered for marker in _CONFLICT_MARKERS):
         return ProxmoxConflict(message, status=status)
     if status >= 590 or status in (502, 503, 504):
@@ -79,7 +90,26 @@ def from_resource_exception(error: ResourceException) -> ProxmoxError:
     return ProxmoxError(message, status=status, errors=errors)
 
 
-def from_transport_exception(error: requests.RequestException, *, address: str) -> ProxmoxError:
+def is_connect_failure(error: requests.RequestException) -> bool:
+    """The request never reached PVE: safe to send again, to this or another address."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(error, requests.exceptions.ConnectionError):
+        reason = getattr(error.args[0], "reason", None) if error.args else None
+        return isinstance(reason, urllib3.exceptions.NewConnectionError)
+    return False
+
+
+def from_transport_exception(
+    error: requests.RequestException, *, is_write: bool = False
+) -> ProxmoxError:
+    """The message names no address or internals: it may reach tenants through operations;
+    the client logs the details."""
     if isinstance(error, requests.exceptions.SSLError):
-        return ProxmoxTlsMismatch(f"{address}: TLS verification failed: {error}")
-    return ProxmoxUnavailable(f"{address}: {type(error).__name__}: {error}")
+        return ProxmoxTlsMismatch("the cluster's TLS certificate does not match its pin or CA")
+    if is_write and not is_connect_failure(error):
+        return ProxmoxOutcomeUnknown(
+            f"the cluster did not answer a change in time ({type(error).__name__}); "
+            "it may have been applied"
+        )
+    return ProxmoxUnavailable(f"the cluster's API is not reachable ({type(error).__name__})")

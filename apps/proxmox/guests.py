@@ -1,9 +1,10 @@
 """Guest (qemu and lxc) actions on PVE. Each returns the UPID of the task PVE started."""
 
+import contextlib
 from typing import Literal
 
 from apps.proxmox.client import PveClient
-from apps.proxmox.errors import ProxmoxError
+from apps.proxmox.errors import ProxmoxExists
 
 GuestType = Literal["qemu", "lxc"]
 PowerAction = Literal["start", "stop", "shutdown", "reboot", "reset", "suspend", "resume"]
@@ -31,11 +32,8 @@ def guest_current_status(
 
 def pool_ensure(client: PveClient, *, pool: str, comment: str = "") -> None:
     """Create the pool unless it exists (a tenant's pool, same name on every cluster)."""
-    try:
+    with contextlib.suppress(ProxmoxExists):
         client.post("pools", poolid=pool, comment=comment)
-    except ProxmoxError as error:
-        if "already exists" not in error.message:
-            raise
 
 
 def guest_clone(

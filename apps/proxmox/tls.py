@@ -1,6 +1,7 @@
 """TLS to PVE: a pinned SHA-256 fingerprint, or a CA bundle, never "verify nothing"."""
 
 import hashlib
+import tempfile
 from pathlib import Path
 
 from django.conf import settings
@@ -26,6 +27,11 @@ class FingerprintAdapter(HTTPAdapter):
         kwargs["assert_fingerprint"] = self.fingerprint
         super().init_poolmanager(*args, **kwargs)
 
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: object):
+        """Through an HTTPS proxy (HTTPS_PROXY in the environment) the pin holds too."""
+        proxy_kwargs["assert_fingerprint"] = self.fingerprint
+        return super().proxy_manager_for(proxy, **proxy_kwargs)
+
 
 def ca_bundle_file(pem: str) -> str:
     """requests wants a path: keep each CA bundle once, named by its content hash."""
@@ -33,7 +39,8 @@ def ca_bundle_file(pem: str) -> str:
     path = Path(settings.DATA_DIR) / "pve-ca" / f"{digest}.pem"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(pem)
-        temporary.replace(path)
+        # A name of its own: several processes may write the same bundle at once.
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as temporary:
+            temporary.write(pem)
+        Path(temporary.name).replace(path)
     return str(path)

@@ -98,3 +98,31 @@ def test_pve_errors_map_onto_the_hierarchy(pvesim, pvesim_endpoint) -> None:
 def test_endpoint_refuses_to_go_without_tls_pinning_or_ca() -> None:
     with pytest.raises(ValueError, match="fingerprint or give a CA bundle"):
         ClusterEndpoint(addresses=("h",), token_id="a@pve!t", token_secret="s")
+
+
+def test_the_pin_also_holds_through_an_https_proxy() -> None:
+    from apps.proxmox.tls import FingerprintAdapter
+
+    adapter = FingerprintAdapter("AB" * 32)
+    manager = adapter.proxy_manager_for("http://proxy.example.com:3128")
+    assert manager.connection_pool_kw["assert_fingerprint"] == "ab" * 32
+
+
+def test_a_write_whose_answer_is_lost_is_not_sent_again(pvesim, pve_token, pvesim_faults) -> None:
+    pvesim_faults(rules=[{"match": "^POST /pools$", "latency_ms": 3000}])
+    address = f"{pvesim.host}:{pvesim.port}"
+    client = PveClient(
+        ClusterEndpoint(
+            addresses=(address, address),
+            token_id=pve_token.token_id,
+            token_secret=pve_token.secret,
+            fingerprint=pvesim.fingerprint,
+            timeout=1,
+        )
+    )
+
+    with pytest.raises(errors.ProxmoxOutcomeUnknown) as lost:
+        client.post("pools", poolid="sent-once")
+
+    assert not lost.value.retryable
+    assert address not in lost.value.message  # tenants may read it; no node addresses
