@@ -40,6 +40,8 @@ class Operation(models.Model):
     )
     # When the worker means to look again; an operation long past it lost its message.
     next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # A worker advancing the operation holds it until then; a second copy of its message waits.
+    claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -13,12 +13,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.operations.models import Operation, Step
 from apps.proxmox.errors import ProxmoxError
 
 MAX_RETRIES = 5
+CLAIM_LEASE = timedelta(minutes=5)
 
 logger = logging.getLogger(__name__)
 
@@ -89,9 +91,28 @@ def _schedule(operation: Operation, seconds: float) -> float:
     return seconds
 
 
+def _claim(operation_id: str) -> bool:
+    """Only one worker advances an operation at a time (duplicate or redelivered messages)."""
+    now = timezone.now()
+    return bool(
+        Operation.objects.filter(pk=operation_id)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + CLAIM_LEASE)
+    )
+
+
 def operation_advance(*, operation_id: str) -> float | None:
-    """Run the operation's next steps; seconds until it needs another look, or None when done."""
-    operation = Operation.objects.select_related("cluster", "guest").get(pk=operation_id)
+    """Run the operation's next steps; seconds until it needs another look, or None when done
+    (or when another worker holds it: that worker carries on)."""
+    if not _claim(operation_id):
+        return None
+    try:
+        return _advance(Operation.objects.select_related("cluster", "guest").get(pk=operation_id))
+    finally:
+        Operation.objects.filter(pk=operation_id).update(claimed_until=None)
+
+
+def _advance(operation: Operation) -> float | None:
     if operation.is_terminal:
         return None
     if operation.state == Operation.State.PENDING:
@@ -109,6 +130,9 @@ def operation_advance(*, operation_id: str) -> float | None:
             result = Fail(error.message)
         except ValidationError as error:
             result = Fail("; ".join(error.messages))
+        except Exception as error:  # every operation ends terminal, with a reason (rule 6)
+            logger.exception("step %s of operation %s failed", step.name, operation.pk)
+            result = Fail(f"internal error in step {step.name} ({type(error).__name__})")
         if isinstance(result, Wait):
             return _schedule(operation, result.seconds)
         step.finished_at = timezone.now()
@@ -124,7 +148,8 @@ def operation_advance(*, operation_id: str) -> float | None:
 
 
 def operations_stalled(*, now: timezone.datetime, grace: timedelta) -> list[str]:
-    """Running or pending operations whose next look is overdue (their message was lost)."""
+    """Pending or running operations whose next look is overdue (their message was lost, or
+    the worker died holding them)."""
     return [
         str(pk)
         for pk in Operation.objects.exclude(state__in=Operation.TERMINAL_STATES)

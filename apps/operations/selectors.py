@@ -13,7 +13,8 @@ def operation_list(*, actor: Principal) -> QuerySet[Operation]:
     own = Q(actor=principal_of(actor))
     if isinstance(vmids, set):
         return operations.filter(own | Q(guest__vmid__in=vmids))
-    return operations.filter(own | ~Q(guest__vmid__in=vmids.excluded))
+    # "All guests but a few" never extends to operations without a guest.
+    return operations.filter(own | (Q(guest__isnull=False) & ~Q(guest__vmid__in=vmids.excluded)))
 
 
 def operation_get(*, actor: Principal, operation_id: str) -> Operation:

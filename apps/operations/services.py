@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 
 from django.db import transaction
+from django.utils import timezone
 
 from apps.audit.services import Actor
 from apps.clusters.models import Cluster
@@ -31,10 +32,14 @@ def operation_create(
         actor=actor.name,
         actor_kind=actor.kind,
         params={"steps": [params for _name, params in steps]},
+        # Due at once: if the message below is lost, the stalled-operations sweep finds it.
+        next_check_at=timezone.now(),
     )
     Step.objects.bulk_create(
         Step(operation=operation, position=position, name=name)
         for position, (name, _params) in enumerate(steps)
     )
-    transaction.on_commit(lambda: advance.delay(str(operation.pk)))
+    # robust: a broker hiccup must not turn the committed request into an error; the sweep
+    # picks the operation up.
+    transaction.on_commit(lambda: advance.delay(str(operation.pk)), robust=True)
     return operation
