@@ -33,7 +33,10 @@ class RealmBackend(BaseBackend):
             # Same cost as a real check, so timing does not tell whether the user exists.
             User().set_password(password)
             return None
-        if not (user.is_active and not user.is_expired() and _password_ok(user, name, password)):
+        if not (user.is_active and not user.is_expired()):
+            User().set_password(password)  # same cost as a real check: timing reveals nothing
+            return None
+        if not _password_ok(user, name, password):
             return None
         return user
 
@@ -47,6 +50,9 @@ class RealmBackend(BaseBackend):
 def _password_ok(user: User, name: str, password: str) -> bool:
     realm = user.realm
     if realm.type == Realm.Type.PVE:
+        if not user.has_usable_password():  # invited, not yet set: as costly as a real check
+            User().set_password(password)
+            return False
         return user.check_password(password)
     if realm.type == Realm.Type.PAM:
         return pam.check_password(realm, name, password)

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -17,8 +18,8 @@ from apps.identity.services import login as login_flow
 from apps.identity.services import totp
 from apps.identity.services.users import resolve_login_userid
 
-LOGIN_FAILED = _("Login failed. Check the user name, realm and password.")
-CODE_FAILED = _("That code is not valid.")
+LOGIN_FAILED = gettext_lazy("Login failed. Check the user name, realm and password.")
+CODE_FAILED = gettext_lazy("That code is not valid.")
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -104,6 +105,8 @@ def login_enrol(request: HttpRequest) -> HttpResponse:
     user = login_flow.login_pending_user(request)
     if user is None:
         return redirect("identity:login")
+    if totp.totp_is_active(user):
+        return redirect("identity:login-verify")
     if request.method == "GET" or "identity_enrolment" not in request.session:
         device = totp.totp_begin_enrolment(user=user)
         request.session["identity_enrolment"] = True

@@ -42,3 +42,17 @@ def test_sign_up_refuses_a_taken_name_or_another_realm(client, settings, alice) 
     other = client.post("/accounts/signup/", {**FORM, "username": "x@corp"})
     assert "becomes name@pve" in other.content.decode()
     assert User.objects.count() == 1
+
+
+def test_a_realm_requiring_totp_sends_new_sign_ups_to_enrolment(client, settings) -> None:
+    from apps.identity.models import Realm
+
+    settings.ACCOUNT_ALLOW_REGISTRATION = True
+    Realm.objects.filter(name="pve").update(tfa_required=True)
+    client.post("/accounts/signup/", FORM)
+
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/account/security/totp/"
+    assert client.get("/account/security/totp/").status_code == 200
