@@ -145,6 +145,8 @@ def inventory_sync(*, cluster: Cluster) -> InventoryReport:
         }
         seen_storages = set()
         for info in found_storages:
+            if info.node not in nodes:
+                continue  # a node that joined between the two reads: the next sync has it
             key = (info.node, info.storage)
             seen_storages.add(key)
             storage = storages.get(key) or Storage(

@@ -1,5 +1,6 @@
 """Readiness checks behind /readyz: each returns None when fine, or raises with the reason."""
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from django.utils.module_loading import import_string
 from portal.celery import app as celery_app
 
 BROKER_TIMEOUT_SECONDS = 2.0
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ def run_checks() -> list[CheckResult]:
             check()
         except Exception as error:  # any failure means "not ready", with its reason
             ok, detail = False, f"{type(error).__name__}: {error}"
+            logger.warning("readiness check %s failed: %s", name, detail)
         else:
             ok, detail = True, "ok"
         elapsed = (time.perf_counter() - started) * 1000

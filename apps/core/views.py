@@ -20,10 +20,13 @@ def readyz(request: HttpRequest) -> JsonResponse:
     """Every dependency answers: 200 when ready, 503 with the failing checks otherwise."""
     results = run_checks()
     ready = all(result.ok for result in results)
+    # The reasons name internal hosts: only operators see them (failures are logged too).
+    detailed = request.user.is_authenticated and request.user.is_staff
     body = {
         "status": "ready" if ready else "not ready",
         "checks": {
-            result.name: {"ok": result.ok, "detail": result.detail, "ms": result.milliseconds}
+            result.name: {"ok": result.ok, "ms": result.milliseconds}
+            | ({"detail": result.detail} if detailed else {})
             for result in results
         },
     }

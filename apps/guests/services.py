@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from apps.access.engine import Principal, audit_actor, require
 from apps.access.services import pool_set_guest
-from apps.audit.services import audit_record
+from apps.audit.services import SYSTEM, audit_record
 from apps.clusters.models import Cluster
 from apps.clusters.placement import NoCapacity
 from apps.clusters.services import client_for
@@ -32,11 +32,13 @@ class GuestSyncReport:
     adopted: list[int] = field(default_factory=list)
     vanished: list[int] = field(default_factory=list)
     conflicts: list[int] = field(default_factory=list)
+    pool_mismatches: list[int] = field(default_factory=list)
 
 
 def guests_sync(*, cluster: Cluster) -> GuestSyncReport:
-    """Mirror PVE's guests: new ones in a tenant's pool are adopted by that tenant; gone ones are
-    flagged as vanished, never deleted; a VMID already known on another cluster is reported."""
+    """Mirror PVE's guests: new ones in a tenant's pool are adopted by that tenant (audited);
+    gone ones are flagged as vanished, never deleted; a VMID already known on another cluster,
+    and a tenant's guest found in another pool, are reported for an operator."""
     found = inventory.guests_list(client_for(cluster))
     tenants_by_pool = {tenant.slug: tenant for tenant in Tenant.objects.all()}
     now = timezone.now()
@@ -63,11 +65,23 @@ def guests_sync(*, cluster: Cluster) -> GuestSyncReport:
             guest.memory_mb = info.memory_bytes // MIB
             guest.disk_gb = -(-info.disk_bytes // GIB)  # rounded up: a partial GiB counts
             guest.last_seen_at, guest.vanished_at = now, None
-            pool_set_guest(vmid=info.vmid, pool_name=info.pool)
             if guest.tenant_id is None and info.pool in tenants_by_pool:
                 guest.tenant = tenants_by_pool[info.pool]
                 report.adopted.append(info.vmid)
+                audit_record(
+                    action="guests.adopted",
+                    actor=SYSTEM,
+                    target=guest.acl_path,
+                    detail={"tenant": guest.tenant.slug, "cluster": cluster.name},
+                )
+            elif guest.tenant_id is not None and info.pool != guest.tenant.slug:
+                # Moved to another pool on PVE: ownership stays, an operator decides.
+                report.pool_mismatches.append(info.vmid)
             guest.save()
+            # The portal owns tenancy: pool grants follow the tenant, else PVE's pool.
+            pool_set_guest(
+                vmid=info.vmid, pool_name=guest.tenant.slug if guest.tenant_id else info.pool
+            )
         seen = {info.vmid for info in found}
         vanished = (
             Guest.objects.filter(cluster=cluster, vanished_at__isnull=True)

@@ -42,7 +42,7 @@ def test_registration_tests_the_connection_and_stores_the_secret_encrypted(pvesi
     ("overrides", "message"),
     [
         ({"token_secret": "wrong"}, "connection test failed"),
-        ({"fingerprint": "AB" * 32}, "TLS verification failed"),
+        ({"fingerprint": "AB" * 32}, "TLS certificate does not match its pin"),
         ({"fingerprint": "not-a-fingerprint"}, "64 hex digits"),
         ({"token_id": "root@pam"}, "user@realm!name"),
         ({"fingerprint": ""}, "fingerprint or give a CA bundle"),
@@ -74,7 +74,10 @@ def test_inventory_sync_mirrors_nodes_and_storages_and_flags_offline_nodes(
 
 
 def test_readyz_includes_every_registered_cluster(client, pvesim, pve_token):
+    from apps.identity.services.users import user_create
+
     cluster = register(pvesim, pve_token)
+    client.force_login(user_create(userid="op@pve", password="x", is_staff=True))
     body = client.get("/readyz").json()
     assert body["checks"]["clusters"]["ok"] is True
 

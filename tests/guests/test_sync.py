@@ -65,3 +65,27 @@ def test_a_vmid_known_on_another_cluster_is_reported_not_taken_over(
     report = guests_sync(cluster=twin)
     assert cloned_vmid in report.conflicts
     assert Guest.objects.get(vmid=cloned_vmid).cluster == cluster
+
+
+def test_adoption_is_audited_and_a_later_pool_move_keeps_the_owner(
+    cluster, cloned_vmid, pvesim_root
+) -> None:
+    from apps.access.models import PoolGuest
+    from apps.audit.models import AuditEvent
+
+    acme = Tenant.objects.create(name="ACME", slug=f"acme{cloned_vmid}")
+    other = Tenant.objects.create(name="Other", slug=f"other{cloned_vmid}")
+    for tenant in (acme, other):
+        pvesim_root.pools.post(poolid=tenant.slug)
+    pvesim_root.pools.put(poolid=acme.slug, vms=str(cloned_vmid))
+    guests_sync(cluster=cluster)
+    assert AuditEvent.objects.filter(
+        action="guests.adopted", target=f"/vms/{cloned_vmid}", detail__tenant=acme.slug
+    ).exists()
+
+    pvesim_root.pools.put(poolid=other.slug, vms=str(cloned_vmid), **{"allow-move": 1})
+    report = guests_sync(cluster=cluster)
+
+    assert report.pool_mismatches == [cloned_vmid]
+    assert Guest.objects.get(vmid=cloned_vmid).tenant == acme
+    assert PoolGuest.objects.get(vmid=cloned_vmid).pool.name == acme.slug

@@ -63,10 +63,10 @@ def realm_sync(
     report = SyncReport(realm=realm.name, dry_run=dry_run)
     with transaction.atomic():
         users_by_dn = _sync_users(
-            realm, directory_users, scope, enable_new, remove_vanished, report
+            realm, directory_users, scope, enable_new, remove_vanished, report, actor
         )
         if scope in ("groups", "both"):
-            _sync_groups(realm, directory_groups, users_by_dn, remove_vanished, report)
+            _sync_groups(realm, directory_groups, users_by_dn, remove_vanished, report, actor)
         audit_record(
             action="identity.realm_synced",
             actor=actor,
@@ -110,6 +110,7 @@ def _sync_users(
     enable_new: bool,
     remove_vanished: frozenset[str],
     report: SyncReport,
+    actor: Actor,
 ) -> dict[str, User]:
     existing = {user.username: user for user in User.objects.filter(realm=realm)}
     users_by_dn: dict[str, User] = {}
@@ -126,7 +127,7 @@ def _sync_users(
             if userid in found_ids:
                 continue
             if "acl" in remove_vanished:
-                acl_remove_subject(user=user)
+                acl_remove_subject(user=user, actor=actor)
                 report.acls_removed_for.append(userid)
             if "entry" in remove_vanished:
                 user.delete()
@@ -175,6 +176,7 @@ def _sync_groups(
     users_by_dn: dict[str, User],
     remove_vanished: frozenset[str],
     report: SyncReport,
+    actor: Actor,
 ) -> None:
     existing = {group.name: group for group in Group.objects.filter(synced_from_realm=realm)}
     found_names = set()
@@ -196,7 +198,7 @@ def _sync_groups(
         if name in found_names:
             continue
         if "acl" in remove_vanished:
-            acl_remove_subject(group=group)
+            acl_remove_subject(group=group, actor=actor)
             report.acls_removed_for.append(name)
         if "entry" in remove_vanished:
             group.delete()
