@@ -7,42 +7,23 @@ stored) and tokens are created with `pveum user token add` or the API, which sho
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 from django.http import HttpRequest
 
 from apps.access.compiled import access_changed
 from apps.access.models import AclEntry, ApiToken, Group, Pool, PoolGuest, PoolStorage, Role
 from apps.access.services.acl import clean_acl_path
-from apps.audit.services import Actor, audit_record
+from apps.audit.admin import AuditedModelAdmin
 from pvecore.ids import is_valid_group_name, is_valid_pool_name
 from pvecore.privileges import PRIVILEGES, is_builtin_role, validate_custom_role
 
 
-class AuditedAccessAdmin(admin.ModelAdmin):
-    """Audits each change as `access.<model>_<verb>` and invalidates the compiled model."""
+class AuditedAccessAdmin(AuditedModelAdmin):
+    """Audited like every back-office edit, and invalidates the compiled access model."""
 
-    def _record(self, request: HttpRequest, obj: Model, verb: str) -> None:
-        audit_record(
-            action=f"access.{obj._meta.model_name}_{verb}",
-            actor=Actor.user(request.user),
-            target=str(obj),
-            request=request,
-            detail={"via": "admin"},
-        )
+    def audit(self, request: HttpRequest, obj: Model, verb: str) -> None:
+        super().audit(request, obj, verb)
         access_changed()
-
-    def save_model(self, request: HttpRequest, obj: Model, form: forms.Form, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        self._record(request, obj, "modified" if change else "created")
-
-    def delete_model(self, request: HttpRequest, obj: Model) -> None:
-        self._record(request, obj, "deleted")
-        super().delete_model(request, obj)
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for obj in queryset:
-            self._record(request, obj, "deleted")
-        super().delete_queryset(request, queryset)
 
 
 class RoleForm(forms.ModelForm):

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from apps.audit.admin import AuditedModelAdmin
 from apps.audit.services import Actor
 from apps.clusters.models import Cluster, Node, Storage
 from apps.clusters.services import (
@@ -88,7 +89,7 @@ class NodeInline(admin.TabularInline):
 
 
 @admin.register(Cluster)
-class ClusterAdmin(admin.ModelAdmin):
+class ClusterAdmin(AuditedModelAdmin):
     list_display = ["name", "pve_cluster_name", "pve_version", "last_synced_at", "last_error"]
     search_fields = ["name", "pve_cluster_name"]
     readonly_fields = [
@@ -166,7 +167,7 @@ class ClusterAdmin(admin.ModelAdmin):
 
 
 @admin.register(Node)
-class NodeAdmin(admin.ModelAdmin):
+class NodeAdmin(AuditedModelAdmin):
     list_display = ["name", "cluster", "online", "maintenance", "cpu_count", "memory_total"]
     list_filter = ["cluster", "online", "maintenance"]
     list_editable = ["maintenance"]

@@ -40,6 +40,11 @@ class Cluster(models.Model):
                 condition=models.Q(vmid_range_start__lte=models.F("vmid_range_end")),
                 name="cluster_vmid_range_ordered",
             ),
+            # The portal never talks to a cluster without checking its certificate.
+            models.CheckConstraint(
+                condition=~models.Q(fingerprint="") | ~models.Q(ca_bundle=""),
+                name="cluster_tls_pinned_or_ca",
+            ),
         ]
 
     def __str__(self) -> str:

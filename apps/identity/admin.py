@@ -9,12 +9,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from apps.audit.admin import AuditedModelAdmin
 from apps.audit.services import Actor
 from apps.identity.models import Realm, User
 from apps.identity.realms.directory import DirectoryError
 from apps.identity.realms.options import clean_realm_options
 from apps.identity.services import totp
 from apps.identity.services.sync import realm_sync_with_defaults
+from apps.identity.services.users import BUILTIN_REALMS
 from pvecore.ids import is_userid, split_userid
 
 
@@ -56,7 +58,7 @@ class RealmAdminForm(forms.ModelForm):
 
 
 @admin.register(Realm)
-class RealmAdmin(admin.ModelAdmin):
+class RealmAdmin(AuditedModelAdmin):
     form = RealmAdminForm
     list_display = [
         "name",
@@ -70,6 +72,12 @@ class RealmAdmin(admin.ModelAdmin):
     list_filter = ["type", "enabled"]
     search_fields = ["name", "comment"]
     actions = ["sync_now"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Realm | None = None) -> bool:
+        """The built-in realms stay, as in PVE (and `realm_delete`)."""
+        if obj is not None and obj.name in BUILTIN_REALMS:
+            return False
+        return super().has_delete_permission(request, obj)
 
     @admin.action(description=_("Sync users and groups now (LDAP/AD)"))
     def sync_now(self, request: HttpRequest, queryset: QuerySet[Realm]) -> None:
@@ -110,7 +118,7 @@ class PortalUserCreationForm(AdminUserCreationForm):
 
 
 @admin.register(User)
-class PortalUserAdmin(UserAdmin):
+class PortalUserAdmin(AuditedModelAdmin, UserAdmin):
     add_form = PortalUserCreationForm
     list_display = ["username", "realm", "tenant", "email", "is_active", "is_staff", "expire"]
     list_filter = ["realm", "tenant", "is_active", "is_staff"]

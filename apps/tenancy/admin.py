@@ -1,17 +1,18 @@
 from django.contrib import admin
 
+from apps.audit.admin import AuditedModelAdmin
 from apps.tenancy.models import Plan, Quota, Reservation, Tenant
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(AuditedModelAdmin):
     list_display = ["name", "slug", "status", "tfa_required", "created_at"]
     list_filter = ["status", "tfa_required"]
     search_fields = ["name", "slug"]
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(AuditedModelAdmin):
     list_display = [
         "name",
         "slug",
@@ -27,7 +28,7 @@ class PlanAdmin(admin.ModelAdmin):
 
 
 @admin.register(Quota)
-class QuotaAdmin(admin.ModelAdmin):
+class QuotaAdmin(AuditedModelAdmin):
     list_display = ["tenant", "guests", "vcpus", "memory_mb", "disk_gb", "snapshots", "backup_gb"]
     search_fields = ["tenant__name", "tenant__slug"]
 

@@ -130,3 +130,8 @@ def test_actions_and_node_maintenance(operator_client, pvesim, pve_token) -> Non
     operator_client.post("/admin/clusters/node/", data)
     node.refresh_from_db()
     assert node.maintenance
+    from apps.audit.models import AuditEvent
+
+    assert AuditEvent.objects.filter(
+        action="clusters.node_modified", actor="op@pve", target=str(node)
+    ).exists()

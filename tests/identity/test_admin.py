@@ -101,3 +101,10 @@ def test_unlock_totp_action(operator_client, alice) -> None:
     )
     device = TotpDevice.objects.get(user=alice)
     assert (device.locked_at, device.failed_attempts) == (None, 0)
+
+
+def test_builtin_realms_cannot_be_deleted_from_the_back_office(operator_client) -> None:
+    pam = Realm.objects.get(name="pam")
+    response = operator_client.post(f"/admin/identity/realm/{pam.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert Realm.objects.filter(name="pam").exists()
