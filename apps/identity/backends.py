@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from apps.identity.models import Realm, User
 from apps.identity.realms import pam
 from apps.identity.realms.directory import Directory, DirectoryError
+from apps.identity.realms.options import option_value
 from pvecore.ids import is_userid, split_userid
 
 logger = logging.getLogger(__name__)
@@ -24,11 +25,15 @@ class RealmBackend(BaseBackend):
         if not username or password is None or not is_userid(username):
             return None
         name, realm_name = split_userid(username)
-        user = (
-            User.objects.select_related("realm")
-            .filter(username=username, realm__name=realm_name, realm__enabled=True)
-            .first()
+        realm = Realm.objects.filter(name=realm_name, enabled=True).first()
+        # PVE's `case-sensitive` realm option (on by default): off, ALICE logs in as alice.
+        case_insensitive = (
+            realm is not None
+            and realm.type in (Realm.Type.LDAP, Realm.Type.AD)
+            and option_value(realm.type, realm.options, "case-sensitive") is False
         )
+        same_name = {"username__iexact" if case_insensitive else "username": username}
+        user = User.objects.select_related("realm").filter(realm=realm, **same_name).first()
         if user is None:
             # Same cost as a real check, so timing does not tell whether the user exists.
             User().set_password(password)

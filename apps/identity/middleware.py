@@ -26,10 +26,8 @@ class TotpEnforcementMiddleware:
             and not request.session.get(CHECKED_SESSION_KEY)
             and not request.path.startswith(("/static/", "/healthz", "/readyz"))
         ):
-            allowed = (reverse("identity:totp-enrol"), reverse("account_logout"))
-            if totp_required(user) and not totp_is_active(user):
-                if request.path not in allowed:
-                    return redirect("identity:totp-enrol")
-            else:
+            if not (totp_required(user) and not totp_is_active(user)):
                 request.session[CHECKED_SESSION_KEY] = True
+            elif request.path not in (reverse("identity:totp-enrol"), reverse("account_logout")):
+                return redirect("identity:totp-enrol")
         return self.get_response(request)

@@ -242,3 +242,14 @@ def test_scheduled_sync_runs_due_realms_with_their_default_options(slapd, eager_
     assert not User.objects.filter(realm__name="manual").exists()
     assert realms_due_for_sync(now=timezone.now()) == []
     assert realms_due_for_sync(now=timezone.now() + timedelta(minutes=61)) == [scheduled]
+
+
+def test_a_case_insensitive_realm_matches_user_names_in_any_case(client, slapd) -> None:
+    ldap_realm(slapd, name="ci", **{"case-sensitive": False})
+    ldap_realm(slapd, name="cs")
+    user_create(userid="alice@ci")
+    user_create(userid="alice@cs")
+    assert login(client, username="ALICE", password="alice-ldap-pw", realm="ci").status_code == 302
+    client.logout()
+    refused = login(client, username="ALICE", password="alice-ldap-pw", realm="cs")
+    assert "Login failed." in refused.content.decode()

@@ -39,12 +39,10 @@ def account_add(
             firstname=firstname,
             lastname=lastname,
             enabled=enabled,
+            expire=expire,
+            comment=comment,
             actor=actor,
         )
-        if expire is not None or comment:
-            # user_create takes neither yet; set here so the account never exists without them.
-            User.objects.filter(pk=user.pk).update(expire=expire, comment=comment)
-            user.expire, user.comment = expire, comment
         if groups:
             user.access_groups.add(*groups)
             audit_record(

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from apps.guests.models import Guest
+from apps.proxmox.guests import POWER_ACTIONS
 
 
 class GuestSerializer(serializers.ModelSerializer):
@@ -27,9 +28,7 @@ class GuestSerializer(serializers.ModelSerializer):
 
 
 class PowerActionSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(
-        choices=["start", "stop", "shutdown", "reboot", "reset", "suspend", "resume"]
-    )
+    action = serializers.ChoiceField(choices=sorted(set().union(*POWER_ACTIONS.values())))
 
 
 class GuestCreateSerializer(serializers.Serializer):
