@@ -3,8 +3,10 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
+from apps.guests.api import templates as template_views
 from apps.guests.api import views as guest_views
 from apps.operations.api import views as operation_views
+from apps.tenancy.api import views as tenancy_views
 
 app_name = "api"
 
@@ -16,6 +18,12 @@ urlpatterns = [
         "v1/guests/<int:vmid>/status/<str:action>/",
         guest_views.GuestPowerApi.as_view(),
         name="guest-power",
+    ),
+    path("v1/templates/", template_views.TemplateListApi.as_view(), name="template-list"),
+    path("v1/plans/", tenancy_views.PlanListApi.as_view(), name="plan-list"),
+    path("v1/tenants/", tenancy_views.TenantListApi.as_view(), name="tenant-list"),
+    path(
+        "v1/tenants/<str:slug>/quota/", tenancy_views.TenantQuotaApi.as_view(), name="tenant-quota"
     ),
     path("v1/operations/", operation_views.OperationListApi.as_view(), name="operation-list"),
     path(

@@ -59,3 +59,8 @@ def vmid_candidate(*, cluster: Cluster, taken: frozenset[int] = frozenset()) -> 
         f"no free VMID left in {cluster.name}'s range "
         f"{cluster.vmid_range_start}-{cluster.vmid_range_end}"
     )
+
+
+def template_list() -> QuerySet[Guest]:
+    """The catalogue: every template the portal knows, on any cluster."""
+    return Guest.objects.select_related("cluster").filter(template=True, vanished_at__isnull=True)
