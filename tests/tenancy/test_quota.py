@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from apps.audit.models import AuditEvent
 from apps.clusters.models import Cluster
@@ -91,13 +91,9 @@ def test_lowering_a_quota_below_usage_blocks_growth_and_deletes_nothing(acme) ->
     assert AuditEvent.objects.filter(action="tenancy.quota_set", target="acme").count() == 2
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="needs PostgreSQL: SQLite's in-memory test database cannot hold concurrent "
-    "transactions (CI runs this on PostgreSQL)",
-)
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_requests_for_five_slots_yield_exactly_five(acme) -> None:
+    """On PostgreSQL the quota row lock decides; on SQLite, IMMEDIATE write transactions."""
     start = threading.Barrier(20)
     outcomes: list[str] = []
     lock = threading.Lock()
