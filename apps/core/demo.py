@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.db import transaction
 
+from apps.access.services import acl_modify
 from apps.clusters.models import Cluster
 from apps.clusters.services import (
     cluster_register,
@@ -19,6 +20,9 @@ from apps.identity.models import User
 from apps.identity.services.users import user_create
 from apps.proxmox.bootstrap import token_create_with_password
 from apps.proxmox.errors import ProxmoxAuthenticationFailed, ProxmoxTlsMismatch
+from apps.tenancy.models import Plan, Tenant
+from apps.tenancy.resources import Resources
+from apps.tenancy.services import plan_create, tenant_create
 
 DEMO_CLUSTER = "pvesim"
 
@@ -39,21 +43,48 @@ DEMO_LOGINS = (
         role="operator (back-office)",
         is_operator=True,
     ),
-    DemoLogin(userid="alice@pve", password="alice-demo", role="customer"),  # noqa: S106
+    DemoLogin(userid="alice@pve", password="alice-demo", role="customer, admin of tenant acme"),  # noqa: S106
+)
+
+
+DEMO_TENANT = "acme"
+DEMO_PLANS = (
+    {"slug": "small", "name": "Small", "cores": 1, "memory_mb": 1024, "disk_gb": 20},
+    {"slug": "medium", "name": "Medium", "cores": 2, "memory_mb": 4096, "disk_gb": 60},
 )
 
 
 @transaction.atomic
 def seed_demo() -> tuple[DemoLogin, ...]:
-    """Create the demo accounts, or reset their passwords, and return their logins."""
+    """Create the demo tenant, plans and accounts (or reset their passwords); return the logins.
+
+    alice administers the tenant `acme` (PVEVMAdmin on its pool) and can create guests from the
+    plans within its quota.
+    """
+    tenant = Tenant.objects.filter(slug=DEMO_TENANT).first() or tenant_create(
+        slug=DEMO_TENANT,
+        name="ACME Corporation",
+        limits=Resources(
+            guests=5, vcpus=8, memory_mb=16384, disk_gb=300, snapshots=10, backup_gb=200
+        ),
+    )
+    for plan in DEMO_PLANS:
+        if not Plan.objects.filter(slug=plan["slug"]).exists():
+            plan_create(**plan)
     for login in DEMO_LOGINS:
         user = User.objects.filter(username=login.userid).first()
         if user is None:
-            user_create(userid=login.userid, password=login.password, is_staff=login.is_operator)
+            user_create(
+                userid=login.userid,
+                password=login.password,
+                is_staff=login.is_operator,
+                tenant=None if login.is_operator else tenant,
+            )
         else:
             user.set_password(login.password)
             user.is_active = True
             user.save(update_fields=["password", "is_active"])
+    acl_modify(path=f"/pool/{DEMO_TENANT}", roles=["PVEVMAdmin"], users=["alice@pve"])
     return DEMO_LOGINS
 
 

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.services import SYSTEM, Actor, audit_record
-from apps.tenancy.models import Quota, Reservation, Tenant
+from apps.tenancy.models import Plan, Quota, Reservation, Tenant
 from apps.tenancy.resources import Resources
 from apps.tenancy.selectors import reserved
 
@@ -71,3 +71,47 @@ def reservation_release(*, operation: object) -> None:
     Reservation.objects.filter(operation=operation, released_at__isnull=True).update(
         released_at=timezone.now()
     )
+
+
+def tenant_create(*, slug: str, name: str, limits: Resources, actor: Actor = SYSTEM) -> Tenant:
+    tenant = Tenant(slug=slug, name=name)
+    tenant.full_clean()
+    with transaction.atomic():
+        tenant.save()
+        audit_record(
+            action="tenancy.tenant_created", actor=actor, target=slug, detail={"name": name}
+        )
+        quota_set(tenant=tenant, limits=limits, actor=actor)
+    return tenant
+
+
+def plan_create(
+    *,
+    slug: str,
+    name: str,
+    cores: int,
+    memory_mb: int,
+    disk_gb: int,
+    snapshots: int = 0,
+    backups: int = 0,
+    actor: Actor = SYSTEM,
+) -> Plan:
+    plan = Plan(
+        slug=slug,
+        name=name,
+        cores=cores,
+        memory_mb=memory_mb,
+        disk_gb=disk_gb,
+        snapshots=snapshots,
+        backups=backups,
+    )
+    plan.full_clean()
+    with transaction.atomic():
+        plan.save()
+        audit_record(
+            action="tenancy.plan_created",
+            actor=actor,
+            target=slug,
+            detail={"cores": cores, "memory_mb": memory_mb, "disk_gb": disk_gb},
+        )
+    return plan
