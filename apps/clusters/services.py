@@ -99,6 +99,43 @@ def cluster_register(
     return cluster
 
 
+def cluster_credentials_update(
+    *,
+    cluster: Cluster,
+    token_id: str,
+    token_secret: str,
+    fingerprint: str = "",
+    ca_bundle: str = "",
+    actor: Actor = SYSTEM,
+) -> Cluster:
+    """A new token or certificate for a registered cluster; refused unless the test passes."""
+    candidate = ClusterEndpoint(
+        addresses=tuple(cluster.api_addresses),
+        token_id=token_id,
+        token_secret=token_secret,
+        fingerprint=fingerprint,
+        ca_bundle=ca_bundle,
+    )
+    try:
+        report = connection_test(endpoint=candidate)
+    except (ValueError, ProxmoxError) as error:
+        raise ValidationError(
+            f"connection test failed: {getattr(error, 'message', error)}"
+        ) from error
+    with transaction.atomic():
+        cluster.token_id, cluster.token_secret = token_id, token_secret
+        cluster.fingerprint, cluster.ca_bundle = fingerprint, ca_bundle
+        cluster.pve_version = report.pve_version
+        cluster.save()
+        audit_record(
+            action="clusters.credentials_updated",
+            actor=actor,
+            target=cluster.name,
+            detail={"token_id": token_id},
+        )
+    return cluster
+
+
 @dataclass
 class InventoryReport:
     nodes_added: list[str] = field(default_factory=list)

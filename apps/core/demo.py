@@ -11,11 +11,13 @@ from django.db import transaction
 from apps.access.services import acl_modify
 from apps.clusters.models import Cluster
 from apps.clusters.services import (
+    cluster_credentials_update,
     cluster_register,
     connection_test,
     endpoint_of,
     inventory_sync,
 )
+from apps.guests.services import guests_sync
 from apps.identity.models import User
 from apps.identity.services.users import user_create
 from apps.proxmox.bootstrap import token_create_with_password
@@ -92,15 +94,16 @@ def seed_demo_cluster(*, address: str, pvesim_data_dir: Path) -> Cluster:
     """Register the bundled pvesim as a cluster, with a token made from its root password.
 
     Kept as it is while its token works; when the simulator's state was reset, the cluster gets
-    a new token and certificate pin.
+    a new token and certificate pin (its guests are then found vanished by the sync).
     """
     existing = Cluster.objects.filter(name=DEMO_CLUSTER).first()
     if existing is not None:
         try:
             connection_test(endpoint=endpoint_of(existing))
         except (ProxmoxAuthenticationFailed, ProxmoxTlsMismatch):
-            existing.delete()
+            pass
         else:
+            guests_sync(cluster=existing)
             return existing
     certificate = (pvesim_data_dir / "pve-ssl.pem").read_text()
     fingerprint = hashlib.sha256(ssl.PEM_cert_to_DER_cert(certificate)).hexdigest()
@@ -112,12 +115,21 @@ def seed_demo_cluster(*, address: str, pvesim_data_dir: Path) -> Cluster:
         password=(pvesim_data_dir / "priv" / "root-password").read_text().strip(),
         token_name=f"portal-{uuid.uuid4().hex[:8]}",
     )
-    cluster = cluster_register(
-        name=DEMO_CLUSTER,
-        api_addresses=[address],
-        token_id=token.token_id,
-        token_secret=token.secret,
-        fingerprint=fingerprint,
-    )
+    if existing is None:
+        cluster = cluster_register(
+            name=DEMO_CLUSTER,
+            api_addresses=[address],
+            token_id=token.token_id,
+            token_secret=token.secret,
+            fingerprint=fingerprint,
+        )
+    else:
+        cluster = cluster_credentials_update(
+            cluster=existing,
+            token_id=token.token_id,
+            token_secret=token.secret,
+            fingerprint=fingerprint,
+        )
     inventory_sync(cluster=cluster)
+    guests_sync(cluster=cluster)  # the templates, so guests can be created at once
     return cluster
