@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from celery import current_app
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -90,6 +91,11 @@ def cluster_register(
     cluster.pve_cluster_name = report.pve_cluster_name
     with transaction.atomic():
         cluster.save()
+        # Its guests and templates now, not at the next periodic sync (by name: the guests app
+        # builds on this one, not the other way round).
+        transaction.on_commit(
+            lambda: current_app.send_task("guests.sync_cluster", args=[cluster.pk]), robust=True
+        )
         audit_record(
             action="clusters.cluster_registered",
             actor=actor,
