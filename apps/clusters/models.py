@@ -44,6 +44,8 @@ class Cluster(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(fingerprint="") | ~models.Q(ca_bundle=""),
                 name="cluster_tls_pinned_or_ca",
+                violation_error_message="pin the certificate's SHA-256 fingerprint or give a CA "
+                "bundle",
             ),
         ]
 
