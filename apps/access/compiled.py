@@ -67,10 +67,9 @@ def _epoch(moment: datetime | None) -> int:
     return int(moment.timestamp()) if moment is not None else 0
 
 
-def compile_access() -> CompiledAccess:
-    """Build the model from the database: eight queries whatever the size."""
-    user_model = get_user_model()
-    acl = []
+def pve_acl_entries() -> list[pve.AclEntry]:
+    """Every ACL entry as pvecore's `AclEntry` (one query)."""
+    entries = []
     for (
         path,
         role,
@@ -89,11 +88,18 @@ def compile_access() -> CompiledAccess:
         "token__name",
     ):
         if token_name is not None:
-            acl.append(pve.AclEntry(path, role, propagate, token=f"{token_owner}!{token_name}"))
+            entries.append(pve.AclEntry(path, role, propagate, token=f"{token_owner}!{token_name}"))
         elif group is not None:
-            acl.append(pve.AclEntry(path, role, propagate, group=group))
+            entries.append(pve.AclEntry(path, role, propagate, group=group))
         else:
-            acl.append(pve.AclEntry(path, role, propagate, user=userid))
+            entries.append(pve.AclEntry(path, role, propagate, user=userid))
+    return entries
+
+
+def compile_access() -> CompiledAccess:
+    """Build the model from the database: eight queries whatever the size."""
+    user_model = get_user_model()
+    acl = pve_acl_entries()
 
     members: dict[str, set[str]] = {}
     for group, userid in Group.objects.values_list("name", "members__username"):

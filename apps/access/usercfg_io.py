@@ -23,7 +23,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.access import services
-from apps.access.models import AclEntry, ApiToken, Group, Pool, PoolGuest, PoolStorage, Role
+from apps.access.compiled import pve_acl_entries
+from apps.access.models import ApiToken, Group, Pool, PoolGuest, PoolStorage, Role
 from apps.audit.services import SYSTEM, Actor, audit_record
 from apps.identity.models import Realm, User
 from pvecore import acl as pve
@@ -42,34 +43,6 @@ def _moment(epoch: int) -> datetime | None:
 
 
 # Export -------------------------------------------------------------------------------------------
-
-
-def _acl_entries() -> list[pve.AclEntry]:
-    entries = []
-    for (
-        path,
-        role,
-        propagate,
-        userid,
-        group,
-        token_owner,
-        token_name,
-    ) in AclEntry.objects.values_list(
-        "path",
-        "role",
-        "propagate",
-        "user__username",
-        "group__name",
-        "token__user__username",
-        "token__name",
-    ):
-        if token_name is not None:
-            entries.append(pve.AclEntry(path, role, propagate, token=f"{token_owner}!{token_name}"))
-        elif group is not None:
-            entries.append(pve.AclEntry(path, role, propagate, group=group))
-        else:
-            entries.append(pve.AclEntry(path, role, propagate, user=userid))
-    return entries
 
 
 def export_usercfg() -> str:
@@ -106,7 +79,7 @@ def export_usercfg() -> str:
             name: frozenset(privileges)
             for name, privileges in Role.objects.values_list("name", "privileges")
         },
-        acl=_acl_entries(),
+        acl=pve_acl_entries(),
         pools={
             name: pve.Pool(
                 name, frozenset(vms.get(name, ())), frozenset(storages.get(name, ())), comment
