@@ -23,6 +23,8 @@ def tenant_list(*, actor: object) -> QuerySet[Tenant]:
     """Operators see every tenant; anyone else only their own. `actor` is a user or an API
     token (tenancy sits below the access app, so it is not typed with its Principal)."""
     user = getattr(actor, "user", actor)
+    if not user.is_authenticated:
+        return Tenant.objects.none()
     if user.is_superuser:
         return Tenant.objects.all()
     return Tenant.objects.filter(pk=user.tenant_id) if user.tenant_id else Tenant.objects.none()
