@@ -44,6 +44,8 @@ def guests_sync(*, cluster: Cluster) -> GuestSyncReport:
     now = timezone.now()
     report = GuestSyncReport()
     with transaction.atomic():
+        # One sync per cluster at a time, and none while a create takes a VMID there.
+        Cluster.objects.select_for_update().get(pk=cluster.pk)
         known = {
             guest.vmid: guest
             for guest in Guest.objects.select_for_update().filter(vmid__in=[g.vmid for g in found])
@@ -159,6 +161,8 @@ def guest_create(
         require(actor, ["VM.Allocate"], f"/pool/{tenant.slug}")
         if tenant.status != Tenant.Status.ACTIVE:
             raise ValidationError(f"tenant '{tenant.slug}' is {tenant.status}")
+        # Serializes with the cluster's guest sync, which also inserts guests by VMID.
+        Cluster.objects.select_for_update().get(pk=template.cluster_id)
         try:
             vmid = vmid_candidate(cluster=template.cluster)
         except NoCapacity as error:

@@ -89,3 +89,29 @@ def test_adoption_is_audited_and_a_later_pool_move_keeps_the_owner(
     assert report.pool_mismatches == [cloned_vmid]
     assert Guest.objects.get(vmid=cloned_vmid).tenant == acme
     assert PoolGuest.objects.get(vmid=cloned_vmid).pool.name == acme.slug
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_syncs_of_one_cluster_at_once_do_not_collide(cluster, cloned_vmid) -> None:
+    import threading
+
+    from django.db import connections
+
+    errors: list[Exception] = []
+
+    def sync() -> None:
+        try:
+            guests_sync(cluster=cluster)
+        except Exception as error:  # collected for the assertion below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sync) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert Guest.objects.filter(vmid=cloned_vmid).count() == 1
