@@ -31,4 +31,9 @@ urlpatterns = [
         operation_views.OperationDetailApi.as_view(),
         name="operation-detail",
     ),
+    path(
+        "v1/operations/<uuid:operation_id>/cancel/",
+        operation_views.OperationCancelApi.as_view(),
+        name="operation-cancel",
+    ),
 ]

@@ -4,6 +4,7 @@ import signal
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -114,21 +115,25 @@ def wait_until_answering(url: str, *, watched: Sequence[ManagedProcess]) -> None
     raise RuntimeError(f"{url} did not answer within {READY_TIMEOUT_SECONDS:.0f} s")
 
 
-def supervise(processes: Sequence[ManagedProcess]) -> str | None:
-    """Block until Ctrl-C / SIGTERM or until a process dies; return the name of a dead one."""
-    stop_requested = False
+def stop_on_signals() -> threading.Event:
+    """Ctrl-C and SIGTERM set the returned event instead of interrupting whatever runs, so the
+    supervisor always gets to stop its children, even during start-up."""
+    stop_requested = threading.Event()
 
     def request_stop(_signum: int, _frame: object) -> None:
-        nonlocal stop_requested
-        stop_requested = True
+        stop_requested.set()
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    while not stop_requested:
+    return stop_requested
+
+
+def supervise(processes: Sequence[ManagedProcess], stop_requested: threading.Event) -> str | None:
+    """Block until a stop is requested or a process dies; return the name of a dead one."""
+    while not stop_requested.wait(0.3):
         for managed in processes:
             if managed.exited():
                 return managed.name
-        time.sleep(0.3)
     return None
 
 

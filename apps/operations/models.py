@@ -42,6 +42,7 @@ class Operation(models.Model):
     next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # A worker advancing the operation holds it until then; a second copy of its message waits.
     claimed_until = models.DateTimeField(null=True, blank=True)
+    cancel_requested_by = models.CharField(max_length=160, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -16,8 +16,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.clusters.services import client_for
 from apps.operations.models import Operation, Step
 from apps.proxmox.errors import ProxmoxError
+from apps.proxmox.tasks import task_stop
 
 MAX_RETRIES = 5
 CLAIM_LEASE = timedelta(minutes=5)
@@ -115,11 +117,15 @@ def operation_advance(*, operation_id: str) -> float | None:
 def _advance(operation: Operation) -> float | None:
     if operation.is_terminal:
         return None
+    if _cancel_requested(operation):
+        return None
     if operation.state == Operation.State.PENDING:
         operation.state, operation.started_at = Operation.State.RUNNING, timezone.now()
         operation.save(update_fields=["state", "started_at"])
     step_params = operation.params.get("steps", [])
     for step in operation.steps.exclude(state=Step.State.DONE).order_by("position"):
+        if _cancel_requested(operation):
+            return None
         handler = _HANDLERS[step.name]
         try:
             result = handler(operation=operation, step=step, params=step_params[step.position])
@@ -145,6 +151,33 @@ def _advance(operation: Operation) -> float | None:
         step.save()
     _finish(operation, Operation.State.SUCCEEDED)
     return None
+
+
+def _cancel_requested(operation: Operation) -> bool:
+    """Looked up before every step: a cancel must not wait for the whole operation."""
+    requested_by = (
+        Operation.objects.filter(pk=operation.pk)
+        .values_list("cancel_requested_by", flat=True)
+        .get()
+    )
+    if requested_by:
+        operation.cancel_requested_by = requested_by
+        _cancel(operation)
+    return bool(requested_by)
+
+
+def _cancel(operation: Operation) -> None:
+    """Abort the PVE task of the running step (if any), then end as cancelled; the finisher
+    cleans up as after a failure."""
+    running = operation.steps.filter(state=Step.State.RUNNING).exclude(upid="").first()
+    if running is not None:
+        try:
+            task_stop(client_for(operation.cluster), running.upid)
+        except ProxmoxError as error:  # it may have just ended; cancelling goes on
+            logger.warning("stopping task %s failed: %s", running.upid, error.message)
+        running.state, running.finished_at = Step.State.FAILED, timezone.now()
+        running.save(update_fields=["state", "finished_at"])
+    _finish(operation, Operation.State.CANCELLED, f"cancelled by {operation.cancel_requested_by}")
 
 
 def operations_stalled(*, now: timezone.datetime, grace: timedelta) -> list[str]:

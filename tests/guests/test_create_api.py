@@ -184,3 +184,30 @@ def test_a_user_without_allocate_on_the_tenant_pool_is_refused(acme, small) -> N
     assert response.status_code == 403
     assert f"(/pool/{acme.slug}, VM.Allocate)" in response.json()["detail"]
     assert not Operation.objects.exists()
+
+
+def test_cancelling_a_create_aborts_its_task_and_cleans_up(
+    alice_api, acme, small, worker, pvesim_faults, pvesim_root
+) -> None:
+    # A slow clone, so the cancel arrives while PVE's task runs.
+    pvesim_faults(rules=[{"match": r"^GET /nodes/[^/]+/tasks/.*/status$", "latency_ms": 300}])
+    created = alice_api.post(
+        "/api/v1/guests/", {"name": "slow", "plan": "small", "template": 9000}, format="json"
+    ).json()
+    deadline = time.monotonic() + 10
+    while not Operation.objects.filter(
+        pk=created["id"], steps__name="guest_clone", steps__upid__gt=""
+    ).exists():
+        assert time.monotonic() < deadline, "the clone never started"
+        time.sleep(0.02)
+
+    response = alice_api.post(f"/api/v1/operations/{created['id']}/cancel/")
+
+    assert response.status_code == 202
+    operation = wait_until_terminal(created["id"])
+    assert operation.state == "cancelled"
+    assert operation.error == "cancelled by alice@pve"
+    assert not Reservation.objects.filter(released_at__isnull=True).exists()
+    again = alice_api.post(f"/api/v1/operations/{created['id']}/cancel/")
+    assert again.status_code == 400
+    assert "already cancelled" in str(again.json())

@@ -24,6 +24,7 @@ class OperationSerializer(serializers.ModelSerializer):
             "guest",
             "actor",
             "error",
+            "cancel_requested_by",
             "created_at",
             "started_at",
             "finished_at",

@@ -1,9 +1,15 @@
 """REST API for operations: what the actor may see, with steps and UPIDs."""
 
-from rest_framework import generics
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from apps.access.engine import actor_of
-from apps.operations import selectors
+from apps.operations import selectors, services
 from apps.operations.api.serializers import OperationSerializer
 
 
@@ -22,3 +28,15 @@ class OperationDetailApi(generics.RetrieveAPIView):
         return selectors.operation_get(
             actor=actor_of(self.request), operation_id=self.kwargs["operation_id"]
         )
+
+
+class OperationCancelApi(APIView):
+    @extend_schema(request=None, responses={202: OperationSerializer})
+    def post(self, request: Request, operation_id: str) -> Response:
+        actor = actor_of(request)
+        operation = selectors.operation_get(actor=actor, operation_id=operation_id)
+        try:
+            operation = services.operation_cancel(operation=operation, actor=actor)
+        except ValidationError as error:
+            raise ApiValidationError(error.messages) from error
+        return Response(OperationSerializer(operation).data, status=status.HTTP_202_ACCEPTED)

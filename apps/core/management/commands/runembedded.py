@@ -16,6 +16,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         host, port = settings.EMBEDDED_HOST, settings.EMBEDDED_PORT
+        stop_requested = embedded.stop_on_signals()
         call_command("migrate", interactive=False, verbosity=0)
         logins = seed_demo()
 
@@ -26,20 +27,30 @@ class Command(BaseCommand):
         worker = embedded.worker_process()
         web = embedded.web_process(host=host, port=port)
         processes = [pvesim, worker, web]
-        for managed in processes:
-            managed.start()
         url = f"http://{host}:{port}/"
         pvesim_url = f"https://{host}:{settings.EMBEDDED_PVESIM_PORT}/api2/json/version"
         try:
-            embedded.wait_until_answering(pvesim_url, watched=processes)
-            cluster = seed_demo_cluster(
-                address=f"{host}:{settings.EMBEDDED_PVESIM_PORT}", pvesim_data_dir=pvesim_data_dir
-            )
-            embedded.wait_until_answering(f"{url}healthz", watched=processes)
-        except (RuntimeError, ValidationError, ProxmoxError) as error:
+            for managed in processes:
+                managed.start()
+            try:
+                embedded.wait_until_answering(pvesim_url, watched=processes)
+                cluster = seed_demo_cluster(
+                    address=f"{host}:{settings.EMBEDDED_PVESIM_PORT}",
+                    pvesim_data_dir=pvesim_data_dir,
+                )
+                embedded.wait_until_answering(f"{url}healthz", watched=processes)
+            except (RuntimeError, ValidationError, ProxmoxError) as error:
+                raise CommandError(str(error)) from error
+            self._banner(url, host, cluster, logins)
+            died = embedded.supervise(processes, stop_requested)
+            self.stdout.write("Stopping...")
+        finally:
             embedded.stop_all(processes)
-            raise CommandError(str(error)) from error
+        if died:
+            raise CommandError(f"{died} stopped unexpectedly; everything else was stopped too.")
+        self.stdout.write("Stopped.")
 
+    def _banner(self, url: str, host: str, cluster: object, logins: tuple) -> None:
         self.stdout.write(self.style.SUCCESS(f"\nPortal running at {url}"))
         self.stdout.write(
             f"Proxmox VE simulator at https://{host}:{settings.EMBEDDED_PVESIM_PORT}/ "
@@ -49,10 +60,3 @@ class Command(BaseCommand):
         for login in logins:
             self.stdout.write(f"  {login.userid} / {login.password}  ({login.role})")
         self.stdout.write("Press Ctrl-C to stop.\n")
-
-        died = embedded.supervise(processes)
-        self.stdout.write("Stopping...")
-        embedded.stop_all(processes)
-        if died:
-            raise CommandError(f"{died} stopped unexpectedly; everything else was stopped too.")
-        self.stdout.write("Stopped.")
