@@ -20,6 +20,7 @@ urlpatterns = [
         name="guest-power",
     ),
     path("v1/templates/", template_views.TemplateListApi.as_view(), name="template-list"),
+    path("v1/images/", template_views.ImageListApi.as_view(), name="image-list"),
     path("v1/plans/", tenancy_views.PlanListApi.as_view(), name="plan-list"),
     path("v1/tenants/", tenancy_views.TenantListApi.as_view(), name="tenant-list"),
     path(

@@ -17,7 +17,7 @@ from apps.clusters.services import (
     endpoint_of,
     inventory_sync,
 )
-from apps.guests.services import guests_sync
+from apps.guests.services import guests_sync, images_sync
 from apps.identity.models import User
 from apps.identity.services.users import user_create
 from apps.proxmox.bootstrap import token_create_with_password
@@ -104,6 +104,7 @@ def seed_demo_cluster(*, address: str, pvesim_data_dir: Path) -> Cluster:
             pass
         else:
             guests_sync(cluster=existing)
+            images_sync(cluster=existing)
             return existing
     certificate = (pvesim_data_dir / "pve-ssl.pem").read_text()
     fingerprint = hashlib.sha256(ssl.PEM_cert_to_DER_cert(certificate)).hexdigest()
@@ -131,5 +132,6 @@ def seed_demo_cluster(*, address: str, pvesim_data_dir: Path) -> Cluster:
             fingerprint=fingerprint,
         )
     inventory_sync(cluster=cluster)
-    guests_sync(cluster=cluster)  # the templates, so guests can be created at once
+    guests_sync(cluster=cluster)  # the templates and images, so guests can be created at once
+    images_sync(cluster=cluster)
     return cluster

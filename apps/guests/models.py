@@ -45,3 +45,30 @@ class Guest(models.Model):
     @property
     def acl_path(self) -> str:
         return f"/vms/{self.vmid}"
+
+
+class Image(models.Model):
+    """An ISO image or container template on a storage: what guests can be installed from.
+    Mirrored from the storages' content; `node` is empty on shared storage."""
+
+    class Content(models.TextChoices):
+        ISO = "iso", _("ISO image")
+        VZTMPL = "vztmpl", _("Container template")
+
+    cluster = models.ForeignKey("clusters.Cluster", on_delete=models.CASCADE, related_name="images")
+    node = models.CharField(max_length=64, blank=True)
+    storage = models.CharField(max_length=64)
+    volid = models.CharField(max_length=255)
+    content = models.CharField(max_length=8, choices=Content.choices)
+    size = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["content", "volid", "node"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "node", "volid"], name="unique_image_per_node"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.volid}@{self.node}" if self.node else self.volid

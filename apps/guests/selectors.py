@@ -6,7 +6,7 @@ from django.http import Http404
 from apps.access.engine import Principal, filter_by_vmid
 from apps.clusters.models import Cluster
 from apps.clusters.placement import NoCapacity
-from apps.guests.models import CREATING, Guest
+from apps.guests.models import CREATING, Guest, Image
 from apps.tenancy.models import Tenant
 from apps.tenancy.resources import Resources
 
@@ -64,3 +64,7 @@ def vmid_candidate(*, cluster: Cluster, taken: frozenset[int] = frozenset()) -> 
 def template_list() -> QuerySet[Guest]:
     """The catalogue: every template the portal knows, on any cluster."""
     return Guest.objects.select_related("cluster").filter(template=True, vanished_at__isnull=True)
+
+
+def image_list() -> QuerySet[Image]:
+    return Image.objects.select_related("cluster")

@@ -10,10 +10,10 @@ from django.utils import timezone
 from apps.access.engine import Principal, audit_actor, require
 from apps.access.services import pool_set_guest
 from apps.audit.services import SYSTEM, audit_record
-from apps.clusters.models import Cluster
+from apps.clusters.models import Cluster, Storage
 from apps.clusters.placement import NoCapacity
 from apps.clusters.services import client_for
-from apps.guests.models import CREATING, Guest
+from apps.guests.models import CREATING, Guest, Image
 from apps.guests.selectors import tenant_guest_usage, vmid_candidate
 from apps.operations.models import Operation
 from apps.operations.services import operation_create
@@ -244,5 +244,122 @@ def guest_delete(*, guest: Guest, actor: Principal) -> Operation:
             actor=audit_actor(actor),
             target=guest.acl_path,
             detail={"operation": str(operation.pk)},
+        )
+    return operation
+
+
+def images_sync(*, cluster: Cluster) -> int:
+    """Mirror the ISO images and container templates on the cluster's storages; shared storages
+    are read once. Returns how many images the cluster has."""
+    client = client_for(cluster)
+    found: list[Image] = []
+    shared_done: set[str] = set()
+    storages = Storage.objects.filter(
+        cluster=cluster, available=True, vanished_at__isnull=True, node__online=True
+    ).select_related("node")
+    for storage in storages:
+        if storage.shared and storage.storage in shared_done:
+            continue
+        for content in {"iso", "vztmpl"} & set(storage.content):
+            for item in inventory.storage_content(
+                client, node=storage.node.name, storage=storage.storage, content=content
+            ):
+                found.append(
+                    Image(
+                        cluster=cluster,
+                        node="" if storage.shared else storage.node.name,
+                        storage=storage.storage,
+                        volid=item.volid,
+                        content=content,
+                        size=item.size,
+                    )
+                )
+        if storage.shared:
+            shared_done.add(storage.storage)
+    with transaction.atomic():
+        Image.objects.filter(cluster=cluster).delete()
+        Image.objects.bulk_create(found)
+    return len(found)
+
+
+def container_create(
+    *,
+    tenant: Tenant,
+    plan: Plan,
+    ostemplate: str,
+    name: str,
+    actor: Principal,
+    ssh_keys: str = "",
+    password: str = "",
+) -> Operation:
+    """A container from a template image (vztmpl), sized by the plan, started; quota and VMID
+    taken with the operation, like `guest_create`."""
+    if not GUEST_NAME.match(name):
+        raise ValidationError(
+            {"name": "a guest name is a DNS label: letters, digits and '-', at most 63"}
+        )
+    if not plan.active:
+        raise ValidationError({"plan": f"plan '{plan.slug}' is no longer offered"})
+    if password and len(password) < 5:
+        raise ValidationError({"password": "at least 5 characters (PVE's rule)"})
+    image = (
+        Image.objects.filter(volid=ostemplate, content=Image.Content.VZTMPL)
+        .select_related("cluster")
+        .first()
+    )
+    if image is None:
+        raise ValidationError({"ostemplate": f"no container template '{ostemplate}'"})
+    with transaction.atomic():
+        require(actor, ["VM.Allocate"], f"/pool/{tenant.slug}")
+        if tenant.status != Tenant.Status.ACTIVE:
+            raise ValidationError(f"tenant '{tenant.slug}' is {tenant.status}")
+        Cluster.objects.select_for_update().get(pk=image.cluster_id)
+        try:
+            vmid = vmid_candidate(cluster=image.cluster)
+        except NoCapacity as error:
+            raise ValidationError(str(error)) from error
+        guest = Guest.objects.create(
+            vmid=vmid,
+            cluster=image.cluster,
+            node="",
+            type=Guest.Type.LXC,
+            name=name,
+            status=CREATING,
+            tenant=tenant,
+            pool=tenant.slug,
+            cores=plan.cores,
+            memory_mb=plan.memory_mb,
+            disk_gb=plan.disk_gb,
+        )
+        pool_set_guest(vmid=vmid, pool_name=tenant.slug)
+        operation = operation_create(
+            kind="guest.create",
+            cluster=image.cluster,
+            guest=guest,
+            tenant=tenant,
+            target=guest.acl_path,
+            actor=audit_actor(actor),
+            steps=[
+                ("tenant_pool", {"pool": tenant.slug, "comment": tenant.name}),
+                (
+                    "container_create",
+                    {"ostemplate": ostemplate, "ssh_keys": ssh_keys, "password": password},
+                ),
+                ("guest_power", {"action": "start"}),
+            ],
+        )
+        quota_reserve(
+            tenant=tenant,
+            operation=operation,
+            need=Resources(
+                guests=1, vcpus=plan.cores, memory_mb=plan.memory_mb, disk_gb=plan.disk_gb
+            ),
+            in_use=lambda: tenant_guest_usage(tenant=tenant),
+        )
+        audit_record(
+            action="guests.create",
+            actor=audit_actor(actor),
+            target=guest.acl_path,
+            detail={"operation": str(operation.pk), "plan": plan.slug, "ostemplate": ostemplate},
         )
     return operation

@@ -11,7 +11,7 @@ from apps.access.services import pool_set_guest
 from apps.clusters.models import Storage
 from apps.clusters.placement import NoCapacity, node_choose
 from apps.clusters.services import client_for
-from apps.guests.models import Guest
+from apps.guests.models import Guest, Image
 from apps.guests.selectors import vmid_candidate
 from apps.operations.models import Operation, Step
 from apps.operations.runner import (
@@ -32,6 +32,8 @@ from pvecore.guestconfig import parse_property_string, parse_size
 from pvecore.volumes import parse_volume_id
 
 BOOT_DISK_KEYS = ("scsi0", "virtio0", "sata0", "ide0")
+# The steps after which PVE has something a failed create must clean up.
+CREATING_STEPS = ("guest_clone", "container_create")
 MAX_VMID_RETRIES = 5
 
 
@@ -221,8 +223,8 @@ def finish_guest_create(operation: Operation) -> None:
         if operation.state == Operation.State.SUCCEEDED:
             Guest.objects.filter(pk=guest.pk).update(last_seen_at=timezone.now())
             return
-        cloned = operation.steps.filter(name="guest_clone", upid__gt="").exists()
-        if not cloned:
+        made = operation.steps.filter(name__in=CREATING_STEPS, upid__gt="").exists()
+        if not made:
             pool_set_guest(vmid=guest.vmid, pool_name="")
             guest.delete()
             operation.guest = None
@@ -267,3 +269,54 @@ def finish_guest_delete(operation: Operation) -> None:
             pool_set_guest(vmid=operation.guest.vmid, pool_name="")
             operation.guest.delete()
         operation.guest = None
+
+
+def _rootfs_storage(cluster_id: int, node: str, disk_gb: int) -> Storage | None:
+    """The storage on `node` for a container's root disk: most free space first."""
+    candidates = Storage.objects.filter(
+        cluster_id=cluster_id, node__name=node, available=True, vanished_at__isnull=True
+    )
+    fitting = [
+        s for s in candidates if "rootdir" in s.content and s.total - s.used >= disk_gb * 1024**3
+    ]
+    return max(fitting, key=lambda s: (s.total - s.used, s.storage), default=None)
+
+
+@step_handler("container_create")
+def run_container_create(*, operation: Operation, step: Step, params: dict) -> StepResult:
+    """Place the container on a node that has the template and room, then create it there."""
+    guest = operation.guest
+    client = client_for(operation.cluster)
+    if step.upid:
+        return _pve_task(step, client, lambda: "")
+    images = Image.objects.filter(cluster=operation.cluster, volid=params["ostemplate"])
+    on_shared = images.filter(node="").exists()
+    candidate_nodes = None if on_shared else list(images.values_list("node", flat=True))
+    try:
+        node = node_choose(
+            cluster=operation.cluster, memory_mb=guest.memory_mb, among=candidate_nodes
+        )
+    except NoCapacity as error:
+        return Fail(str(error))
+    storage = _rootfs_storage(operation.cluster_id, node.name, guest.disk_gb)
+    if storage is None:
+        return Fail(f"no storage on {node.name} takes container disks of {guest.disk_gb} GiB")
+    Guest.objects.filter(pk=guest.pk).update(node=node.name)
+    guest.node = node.name
+    return _pve_task(
+        step,
+        client,
+        lambda: pve_guests.container_create(
+            client,
+            node=node.name,
+            vmid=guest.vmid,
+            ostemplate=params["ostemplate"],
+            hostname=guest.name,
+            cores=guest.cores,
+            memory_mb=guest.memory_mb,
+            rootfs=f"{storage.storage}:{guest.disk_gb}",
+            pool=guest.pool,
+            ssh_keys=params.get("ssh_keys", ""),
+            password=params.get("password", ""),
+        ),
+    )

@@ -20,11 +20,12 @@ def sync_all() -> list[int]:
 @shared_task(name="guests.sync_cluster")
 def sync_cluster_guests(cluster_id: int) -> dict[str, list[int]] | str:
     from apps.clusters.models import Cluster
-    from apps.guests.services import guests_sync
+    from apps.guests.services import guests_sync, images_sync
     from apps.proxmox.errors import ProxmoxError
 
     cluster = Cluster.objects.get(pk=cluster_id)
     try:
+        images_sync(cluster=cluster)
         return guests_sync(cluster=cluster).__dict__
     except ProxmoxError as error:
         logger.warning("guest sync of %s failed: %s", cluster.name, error.message)

@@ -83,3 +83,35 @@ def guest_destroy(client: PveClient, *, node: str, guest_type: GuestType, vmid: 
             f"nodes/{node}/{guest_type}/{vmid}", purge=1, **{"destroy-unreferenced-disks": 1}
         )
     )
+
+
+def container_create(
+    client: PveClient,
+    *,
+    node: str,
+    vmid: int,
+    ostemplate: str,
+    hostname: str,
+    cores: int,
+    memory_mb: int,
+    rootfs: str,
+    pool: str,
+    ssh_keys: str = "",
+    password: str = "",
+) -> str:
+    options: dict[str, object] = {
+        "vmid": vmid,
+        "ostemplate": ostemplate,
+        "hostname": hostname,
+        "cores": cores,
+        "memory": memory_mb,
+        "rootfs": rootfs,
+        "pool": pool,
+        "unprivileged": 1,
+        "net0": "name=eth0,bridge=vmbr0,ip=dhcp",
+    }
+    if ssh_keys:
+        options["ssh-public-keys"] = ssh_keys
+    if password:
+        options["password"] = password
+    return str(client.post(f"nodes/{node}/lxc", **options))

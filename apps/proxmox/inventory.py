@@ -112,3 +112,19 @@ def guests_list(client: PveClient) -> list[GuestInfo]:
         )
         for item in client.get("cluster/resources", type="vm")
     ]
+
+
+@dataclass(frozen=True)
+class ContentItem:
+    volid: str
+    content: str
+    size: int
+
+
+def storage_content(
+    client: PveClient, *, node: str, storage: str, content: str
+) -> list[ContentItem]:
+    return [
+        ContentItem(volid=item["volid"], content=item["content"], size=int(item.get("size") or 0))
+        for item in client.get(f"nodes/{node}/storage/{storage}/content", content=content)
+    ]

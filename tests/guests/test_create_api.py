@@ -211,3 +211,58 @@ def test_cancelling_a_create_aborts_its_task_and_cleans_up(
     again = alice_api.post(f"/api/v1/operations/{created['id']}/cancel/")
     assert again.status_code == 400
     assert "already cancelled" in str(again.json())
+
+
+def test_a_container_from_a_template_image_runs_and_is_deleted(
+    alice_api, acme, small, worker, cluster, pvesim_root
+) -> None:
+    from apps.guests.services import images_sync
+
+    assert images_sync(cluster=cluster) > 0
+    images = alice_api.get("/api/v1/images/?content=vztmpl").json()["results"]
+    ostemplate = next(i["volid"] for i in images if "debian-12-standard" in i["volid"])
+
+    response = alice_api.post(
+        "/api/v1/guests/",
+        {
+            "name": "ct1",
+            "plan": "small",
+            "ostemplate": ostemplate,
+            "password": "Secret-12",
+            "ssh_keys": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG alice@laptop",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 202, response.content
+    operation = wait_until_terminal(response.json()["id"])
+    assert operation.state == "succeeded", operation.error
+    guest = Guest.objects.get(pk=operation.guest_id)
+    assert (guest.type, guest.status) == ("lxc", "running")
+    config = pvesim_root.nodes(guest.node).lxc(guest.vmid).config.get()
+    assert (config["hostname"], int(config["cores"]), int(config["memory"])) == ("ct1", 2, 2048)
+    assert config["rootfs"].endswith("size=40G")
+    assert tenant_guest_usage(tenant=acme) == Resources(
+        guests=1, vcpus=2, memory_mb=2048, disk_gb=40
+    )
+
+    deleted = alice_api.delete(f"/api/v1/guests/{guest.vmid}/")
+    assert wait_until_terminal(deleted.json()["id"]).state == "succeeded"
+    assert tenant_guest_usage(tenant=acme) == Resources()
+
+
+def test_create_needs_exactly_one_of_template_and_ostemplate(alice_api, acme, small) -> None:
+    both = alice_api.post(
+        "/api/v1/guests/",
+        {"name": "x", "plan": "small", "template": 9000, "ostemplate": "local:vztmpl/x.tar.zst"},
+        format="json",
+    )
+    assert both.status_code == 400
+    assert "either template" in str(both.json())
+    unknown = alice_api.post(
+        "/api/v1/guests/",
+        {"name": "x", "plan": "small", "ostemplate": "local:vztmpl/none.tar.zst"},
+        format="json",
+    )
+    assert unknown.status_code == 400
+    assert not Operation.objects.exists()

@@ -34,9 +34,27 @@ class PowerActionSerializer(serializers.Serializer):
 class GuestCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=63)
     plan = serializers.SlugField(help_text="The plan's slug.")
-    template = serializers.IntegerField(min_value=100, help_text="VMID of a template.")
+    template = serializers.IntegerField(
+        min_value=100, required=False, help_text="A VM: the VMID of a template to clone."
+    )
+    ostemplate = serializers.CharField(
+        required=False, help_text="A container: the volume id of a container template."
+    )
     tenant = serializers.CharField(required=False, help_text="Operators only: the tenant's slug.")
     ssh_keys = serializers.CharField(required=False, allow_blank=True)
     user = serializers.CharField(
-        required=False, allow_blank=True, max_length=32, help_text="The cloud-init user."
+        required=False, allow_blank=True, max_length=32, help_text="VMs: the cloud-init user."
     )
+    password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="Containers: the root password.",
+    )
+
+    def validate(self, data: dict) -> dict:
+        if ("template" in data) == ("ostemplate" in data):
+            raise serializers.ValidationError(
+                "give either template (a VM) or ostemplate (a container)"
+            )
+        return data

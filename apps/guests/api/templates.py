@@ -1,9 +1,9 @@
-"""REST API: the templates guests can be made from."""
+"""REST API: what guests can be made from: VM templates and images (ISO, container templates)."""
 
 from rest_framework import generics, serializers
 
 from apps.guests import selectors
-from apps.guests.models import Guest
+from apps.guests.models import Guest, Image
 
 
 class TemplateSerializer(serializers.ModelSerializer):
@@ -20,3 +20,20 @@ class TemplateListApi(generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.template_list()
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    cluster = serializers.CharField(source="cluster.name")
+
+    class Meta:
+        model = Image
+        fields = ["volid", "content", "size", "cluster", "node"]
+        read_only_fields = fields
+
+
+class ImageListApi(generics.ListAPIView):
+    serializer_class = ImageSerializer
+    filterset_fields = ["content", "cluster__name"]
+
+    def get_queryset(self):
+        return selectors.image_list()

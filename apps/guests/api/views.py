@@ -53,16 +53,29 @@ class GuestListApi(generics.ListCreateAPIView):
         data.is_valid(raise_exception=True)
         actor = actor_of(request)
         values = data.validated_data
+        tenant = _tenant_for(actor, values.get("tenant"))
+        plan = get_object_or_404(Plan, slug=values["plan"])
         try:
-            operation = services.guest_create(
-                tenant=_tenant_for(actor, values.get("tenant")),
-                plan=get_object_or_404(Plan, slug=values["plan"]),
-                template_vmid=values["template"],
-                name=values["name"],
-                ssh_keys=values.get("ssh_keys", ""),
-                user=values.get("user", ""),
-                actor=actor,
-            )
+            if "template" in values:
+                operation = services.guest_create(
+                    tenant=tenant,
+                    plan=plan,
+                    template_vmid=values["template"],
+                    name=values["name"],
+                    ssh_keys=values.get("ssh_keys", ""),
+                    user=values.get("user", ""),
+                    actor=actor,
+                )
+            else:
+                operation = services.container_create(
+                    tenant=tenant,
+                    plan=plan,
+                    ostemplate=values["ostemplate"],
+                    name=values["name"],
+                    ssh_keys=values.get("ssh_keys", ""),
+                    password=values.get("password", ""),
+                    actor=actor,
+                )
         except QuotaExceeded as error:
             return Response(
                 {"detail": str(error), "exceeded": error.exceeded}, status=status.HTTP_409_CONFLICT
