@@ -49,7 +49,7 @@ lock:
 	npm install --package-lock-only --no-audit --no-fund
 
 bench: install
-	for script in bench/*.py; do $(PY) $$script || exit 1; done
+	for script in bench/[!_]*.py; do $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) var
