@@ -62,8 +62,8 @@ def _recreate_postgres_database() -> None:
 
 
 def populate(size: int, cluster, tenant) -> None:
-    from apps.access.models import Pool, PoolGuest
     from apps.access.compiled import access_changed
+    from apps.access.models import Pool, PoolGuest
     from apps.guests.models import Guest
 
     Guest.objects.all().delete()
