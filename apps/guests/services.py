@@ -191,7 +191,10 @@ def guest_create(
             steps=[
                 ("tenant_pool", {"pool": tenant.slug, "comment": tenant.name}),
                 ("guest_clone", {"template_vmid": template.vmid}),
-                ("guest_configure", {"ssh_keys": ssh_keys, "user": user}),
+                (
+                    "guest_configure",
+                    {"ssh_keys": ssh_keys, "user": user, "cloud_init_network": True},
+                ),
                 ("guest_grow_disk", {}),
                 ("guest_power", {"action": "start"}),
             ],
@@ -361,5 +364,55 @@ def container_create(
             actor=audit_actor(actor),
             target=guest.acl_path,
             detail={"operation": str(operation.pk), "plan": plan.slug, "ostemplate": ostemplate},
+        )
+    return operation
+
+
+def guest_resize(*, guest: Guest, plan: Plan, actor: Principal) -> Operation:
+    """Move a guest to another plan: cores and memory up or down, the disk only up (PVE cannot
+    shrink disks). What grows is reserved against the quota with the operation."""
+    with transaction.atomic():
+        require(actor, ["VM.Config.CPU", "VM.Config.Memory", "VM.Config.Disk"], guest.acl_path)
+        guest = Guest.objects.select_for_update().get(pk=guest.pk)
+        if guest.status == CREATING or guest.vanished_at is not None:
+            raise ValidationError(f"guest {guest.vmid} cannot be resized now")
+        if not plan.active:
+            raise ValidationError({"plan": f"plan '{plan.slug}' is no longer offered"})
+        if plan.disk_gb < guest.disk_gb:
+            raise ValidationError(
+                {
+                    "plan": f"plan '{plan.slug}' has a {plan.disk_gb} GiB disk; "
+                    f"this guest's is {guest.disk_gb} GiB and PVE cannot "
+                    "shrink disks"
+                }
+            )
+        sizes = {"cores": plan.cores, "memory_mb": plan.memory_mb, "disk_gb": plan.disk_gb}
+        operation = operation_create(
+            kind="guest.resize",
+            cluster=guest.cluster,
+            guest=guest,
+            tenant=guest.tenant,
+            target=guest.acl_path,
+            actor=audit_actor(actor),
+            steps=[("guest_configure", sizes), ("guest_grow_disk", sizes)],
+        )
+        operation.params["resize"] = sizes
+        operation.save(update_fields=["params"])
+        if guest.tenant is not None:
+            quota_reserve(
+                tenant=guest.tenant,
+                operation=operation,
+                need=Resources(
+                    vcpus=max(plan.cores - guest.cores, 0),
+                    memory_mb=max(plan.memory_mb - guest.memory_mb, 0),
+                    disk_gb=plan.disk_gb - guest.disk_gb,
+                ),
+                in_use=lambda: tenant_guest_usage(tenant=guest.tenant),
+            )
+        audit_record(
+            action="guests.resize",
+            actor=audit_actor(actor),
+            target=guest.acl_path,
+            detail={"operation": str(operation.pk), "plan": plan.slug, **sizes},
         )
     return operation

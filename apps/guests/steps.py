@@ -31,7 +31,7 @@ from apps.tenancy.services import reservation_release
 from pvecore.guestconfig import parse_property_string, parse_size
 from pvecore.volumes import parse_volume_id
 
-BOOT_DISK_KEYS = ("scsi0", "virtio0", "sata0", "ide0")
+BOOT_DISK_KEYS = ("scsi0", "virtio0", "sata0", "ide0", "rootfs")
 # The steps after which PVE has something a failed create must clean up.
 CREATING_STEPS = ("guest_clone", "container_create")
 MAX_VMID_RETRIES = 5
@@ -165,13 +165,18 @@ def _move_vmid(operation: Operation, guest: Guest, vmid: int) -> None:
 @step_handler("guest_configure")
 def run_guest_configure(*, operation: Operation, step: Step, params: dict) -> StepResult:
     guest = operation.guest
-    options: dict[str, object] = {"cores": guest.cores, "memory": guest.memory_mb}
+    # A resize names the new sizes; a create configures what the guest row already says.
+    options: dict[str, object] = {
+        "cores": params.get("cores", guest.cores),
+        "memory": params.get("memory_mb", guest.memory_mb),
+    }
     if params.get("ssh_keys"):
         # PVE wants the keys URL-encoded (its API decodes them once more).
         options["sshkeys"] = quote(params["ssh_keys"], safe="")
     if params.get("user"):
         options["ciuser"] = params["user"]
-    options["ipconfig0"] = "ip=dhcp"
+    if params.get("cloud_init_network"):
+        options["ipconfig0"] = "ip=dhcp"
     pve_guests.guest_config_update(
         client_for(operation.cluster),
         node=guest.node,
@@ -186,6 +191,7 @@ def run_guest_configure(*, operation: Operation, step: Step, params: dict) -> St
 def run_guest_grow_disk(*, operation: Operation, step: Step, params: dict) -> StepResult:
     """Grow the boot disk to the plan's size (never shrink: PVE cannot)."""
     guest = operation.guest
+    disk_gb = params.get("disk_gb", guest.disk_gb)
     client = client_for(operation.cluster)
     if not step.upid:
         config = pve_guests.guest_config(
@@ -193,9 +199,9 @@ def run_guest_grow_disk(*, operation: Operation, step: Step, params: dict) -> St
         )
         key = next((k for k in BOOT_DISK_KEYS if k in config), None)
         if key is None:
-            return Fail("the template has no boot disk (scsi0, virtio0, sata0 or ide0)")
+            return Fail("the guest has no boot disk (scsi0, virtio0, sata0, ide0 or rootfs)")
         size = parse_property_string(config[key], default_key="file").get("size", "0")
-        if parse_size(size) >= guest.disk_gb * 1024**3:
+        if parse_size(size) >= disk_gb * 1024**3:
             return Done()
         return _pve_task(
             step,
@@ -206,7 +212,7 @@ def run_guest_grow_disk(*, operation: Operation, step: Step, params: dict) -> St
                 guest_type=guest.type,
                 vmid=guest.vmid,
                 disk=key,
-                size=f"{guest.disk_gb}G",
+                size=f"{disk_gb}G",
             ),
         )
     return _pve_task(step, client, lambda: "")
@@ -320,3 +326,15 @@ def run_container_create(*, operation: Operation, step: Step, params: dict) -> S
             password=params.get("password", ""),
         ),
     )
+
+
+@on_finish("guest.resize")
+def finish_guest_resize(operation: Operation) -> None:
+    """The new sizes count from now on (they were held by the reservation until here)."""
+    with transaction.atomic():
+        reservation_release(operation=operation)
+        if operation.state == Operation.State.SUCCEEDED and operation.guest is not None:
+            sizes = operation.params["resize"]
+            Guest.objects.filter(pk=operation.guest_id).update(
+                cores=sizes["cores"], memory_mb=sizes["memory_mb"], disk_gb=sizes["disk_gb"]
+            )

@@ -266,3 +266,34 @@ def test_create_needs_exactly_one_of_template_and_ostemplate(alice_api, acme, sm
     )
     assert unknown.status_code == 400
     assert not Operation.objects.exists()
+
+
+def test_resize_to_a_bigger_plan_and_refusals(alice_api, acme, small, worker, pvesim_root) -> None:
+    created = alice_api.post(
+        "/api/v1/guests/", {"name": "grow", "plan": "small", "template": 9000}, format="json"
+    ).json()
+    guest = Guest.objects.get(pk=wait_until_terminal(created["id"]).guest_id)
+    Plan.objects.create(name="Medium", slug="medium", cores=3, memory_mb=3072, disk_gb=60)
+    Plan.objects.create(name="Tiny", slug="tiny", cores=1, memory_mb=512, disk_gb=10)
+    Plan.objects.create(name="Huge", slug="huge", cores=8, memory_mb=2048, disk_gb=60)
+
+    shrink = alice_api.post(f"/api/v1/guests/{guest.vmid}/resize/", {"plan": "tiny"}, format="json")
+    assert shrink.status_code == 400
+    assert "cannot shrink disks" in str(shrink.json())
+    over = alice_api.post(f"/api/v1/guests/{guest.vmid}/resize/", {"plan": "huge"}, format="json")
+    assert over.status_code == 409
+    assert over.json()["exceeded"] == {"vcpus": {"used": 2, "requested": 6, "limit": 4}}
+
+    grown = alice_api.post(
+        f"/api/v1/guests/{guest.vmid}/resize/", {"plan": "medium"}, format="json"
+    )
+    assert grown.status_code == 202
+    operation = wait_until_terminal(grown.json()["id"])
+    assert operation.state == "succeeded", operation.error
+    config = pvesim_root.nodes(guest.node).qemu(guest.vmid).config.get()
+    assert (config["cores"], str(config["memory"])) == (3, "3072")
+    assert "size=60G" in config["scsi0"]
+    assert tenant_guest_usage(tenant=acme) == Resources(
+        guests=1, vcpus=3, memory_mb=3072, disk_gb=60
+    )
+    assert not Reservation.objects.filter(released_at__isnull=True).exists()

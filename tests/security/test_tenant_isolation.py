@@ -58,6 +58,7 @@ FOREIGN_REQUESTS = [
     ("delete", "/api/v1/guests/200/"),
     ("post", "/api/v1/guests/200/status/start/"),
     ("post", "/api/v1/guests/200/status/stop/"),
+    ("post", "/api/v1/guests/200/resize/"),
     ("get", "/api/v1/tenants/b/quota/"),
     ("get", "/api/v1/operations/{operation_b}/"),
     ("post", "/api/v1/operations/{operation_b}/cancel/"),
@@ -100,6 +101,7 @@ def test_every_api_route_is_covered_by_this_matrix() -> None:
         "v1/tenants/<str:slug>/quota/",
         "v1/operations/<uuid:operation_id>/",
         "v1/operations/<uuid:operation_id>/cancel/",
+        "v1/guests/<int:vmid>/resize/",
         # Lists and catalogues: scoped per actor, checked above, or the same for everyone.
         "v1/operations/",
         "v1/tenants/",

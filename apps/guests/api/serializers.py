@@ -58,3 +58,7 @@ class GuestCreateSerializer(serializers.Serializer):
                 "give either template (a VM) or ostemplate (a container)"
             )
         return data
+
+
+class GuestResizeSerializer(serializers.Serializer):
+    plan = serializers.SlugField(help_text="The slug of the plan to move to.")

@@ -14,6 +14,7 @@ from apps.access.engine import Principal, actor_of
 from apps.guests import selectors, services
 from apps.guests.api.serializers import (
     GuestCreateSerializer,
+    GuestResizeSerializer,
     GuestSerializer,
     PowerActionSerializer,
 )
@@ -113,4 +114,25 @@ class GuestPowerApi(APIView):
             operation = services.guest_power(guest=guest, action=action, actor=actor)
         except ValidationError as error:
             raise ApiValidationError(error.messages) from error
+        return _accepted(operation)
+
+
+class GuestResizeApi(APIView):
+    @extend_schema(request=GuestResizeSerializer, responses={202: OperationSerializer})
+    def post(self, request: Request, vmid: int) -> Response:
+        actor = actor_of(request)
+        guest = selectors.guest_get(actor=actor, vmid=vmid)  # 404 before anything else
+        data = GuestResizeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        plan = get_object_or_404(Plan, slug=data.validated_data["plan"])
+        try:
+            operation = services.guest_resize(guest=guest, plan=plan, actor=actor)
+        except QuotaExceeded as error:
+            return Response(
+                {"detail": str(error), "exceeded": error.exceeded}, status=status.HTTP_409_CONFLICT
+            )
+        except ValidationError as error:
+            raise ApiValidationError(
+                error.message_dict if hasattr(error, "error_dict") else error.messages
+            ) from error
         return _accepted(operation)
