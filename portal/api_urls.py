@@ -19,6 +19,11 @@ urlpatterns = [
         guest_views.GuestPowerApi.as_view(),
         name="guest-power",
     ),
+    path(
+        "v1/guests/bulk/status/<str:action>/",
+        guest_views.GuestBulkPowerApi.as_view(),
+        name="guest-bulk-power",
+    ),
     path("v1/guests/<int:vmid>/resize/", guest_views.GuestResizeApi.as_view(), name="guest-resize"),
     path("v1/templates/", template_views.TemplateListApi.as_view(), name="template-list"),
     path("v1/images/", template_views.ImageListApi.as_view(), name="image-list"),

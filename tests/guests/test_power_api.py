@@ -120,3 +120,20 @@ def test_bad_actions_are_refused_clearly(cluster, cloned_vmid) -> None:
     template = carol.post("/api/v1/guests/9000/status/start/")
     assert template.status_code == 404  # templates are not listed as guests
     assert not Operation.objects.exists()
+
+
+def test_bulk_start_makes_one_operation_per_guest(cluster, cloned_vmid, worker) -> None:
+    guests_sync(cluster=cluster)
+    alice = api_as("alice@pve")
+    acl_modify(path=f"/vms/{cloned_vmid}", roles=["PVEVMUser"], users=["alice@pve"])
+
+    response = alice.post(
+        "/api/v1/guests/bulk/status/start/", {"vmids": [cloned_vmid, 9000]}, format="json"
+    )
+
+    assert response.status_code == 202
+    body = response.json()
+    assert body["refused"] == {"9000": "no such guest"}  # a template, not a guest
+    (operation,) = body["operations"]
+    assert wait_until_terminal(operation["id"]).state == "succeeded"
+    assert Guest.objects.get(vmid=cloned_vmid).status == "running"

@@ -102,6 +102,7 @@ def test_every_api_route_is_covered_by_this_matrix() -> None:
         "v1/operations/<uuid:operation_id>/",
         "v1/operations/<uuid:operation_id>/cancel/",
         "v1/guests/<int:vmid>/resize/",
+        "v1/guests/bulk/status/<str:action>/",
         # Lists and catalogues: scoped per actor, checked above, or the same for everyone.
         "v1/operations/",
         "v1/tenants/",
@@ -146,3 +147,14 @@ def test_guest_list_queries_do_not_grow_with_the_number_of_guests(world) -> None
 
     assert at_ten == at_thousand
     assert len(client.get("/api/v1/guests/?limit=1000").json()["results"]) == 1000
+
+
+def test_bulk_actions_refuse_foreign_guests_one_by_one(world) -> None:
+    response = world["client"].post(
+        "/api/v1/guests/bulk/status/start/", {"vmids": [200, 424242]}, format="json"
+    )
+    assert response.status_code == 202
+    assert response.json() == {
+        "operations": [],
+        "refused": {"200": "no such guest", "424242": "no such guest"},
+    }

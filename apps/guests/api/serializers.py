@@ -62,3 +62,16 @@ class GuestCreateSerializer(serializers.Serializer):
 
 class GuestResizeSerializer(serializers.Serializer):
     plan = serializers.SlugField(help_text="The slug of the plan to move to.")
+
+
+class BulkPowerSerializer(serializers.Serializer):
+    vmids = serializers.ListField(
+        child=serializers.IntegerField(min_value=100), min_length=1, max_length=500
+    )
+
+
+class BulkPowerResultSerializer(serializers.Serializer):
+    operations = serializers.ListField(child=serializers.DictField())
+    refused = serializers.DictField(
+        child=serializers.CharField(), help_text="VMID -> why no operation was made for it."
+    )

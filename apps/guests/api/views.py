@@ -1,6 +1,6 @@
 """REST API for guests: list, create, detail, delete, power actions (202 with the operation)."""
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -13,6 +13,8 @@ from rest_framework.views import APIView
 from apps.access.engine import Principal, actor_of
 from apps.guests import selectors, services
 from apps.guests.api.serializers import (
+    BulkPowerResultSerializer,
+    BulkPowerSerializer,
     GuestCreateSerializer,
     GuestResizeSerializer,
     GuestSerializer,
@@ -136,3 +138,27 @@ class GuestResizeApi(APIView):
                 error.message_dict if hasattr(error, "error_dict") else error.messages
             ) from error
         return _accepted(operation)
+
+
+class GuestBulkPowerApi(APIView):
+    """One power action on many guests: an operation each; per-guest refusals are listed."""
+
+    @extend_schema(request=BulkPowerSerializer, responses={202: BulkPowerResultSerializer})
+    def post(self, request: Request, action: str) -> Response:
+        PowerActionSerializer(data={"action": action}).is_valid(raise_exception=True)
+        data = BulkPowerSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        actor = actor_of(request)
+        operations, refused = [], {}
+        for vmid in data.validated_data["vmids"]:
+            try:
+                guest = selectors.guest_get(actor=actor, vmid=vmid)
+                operations.append(services.guest_power(guest=guest, action=action, actor=actor))
+            except Http404:
+                refused[vmid] = "no such guest"
+            except (ValidationError, PermissionDenied) as error:
+                refused[vmid] = "; ".join(getattr(error, "messages", [str(error)]))
+        return Response(
+            {"operations": OperationSerializer(operations, many=True).data, "refused": refused},
+            status=status.HTTP_202_ACCEPTED,
+        )
