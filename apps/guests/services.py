@@ -95,6 +95,47 @@ def guests_sync(*, cluster: Cluster) -> GuestSyncReport:
     return report
 
 
+def _refuse_if_tenant_inactive(guest: Guest, actor: Principal) -> None:
+    """A suspended tenant's guests are read-only for its users; operators still act on them."""
+    owner = getattr(actor, "user", actor)
+    tenant = guest.tenant
+    if tenant is not None and tenant.status != Tenant.Status.ACTIVE and not owner.is_superuser:
+        raise ValidationError(
+            f"tenant '{tenant.slug}' is {tenant.status}: its guests are read-only"
+        )
+
+
+def tenant_suspend(*, tenant: Tenant, actor: Principal) -> list[Operation]:
+    """Suspend a tenant: its running guests are stopped (data kept) and its users can no longer
+    change anything. Returns the stop operations."""
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        if tenant.status != Tenant.Status.ACTIVE:
+            raise ValidationError(f"tenant '{tenant.slug}' is {tenant.status}")
+        tenant.status = Tenant.Status.SUSPENDED
+        tenant.save(update_fields=["status"])
+        audit_record(
+            action="tenancy.tenant_suspended", actor=audit_actor(actor), target=tenant.slug
+        )
+        running = Guest.objects.filter(
+            tenant=tenant, status="running", template=False, vanished_at__isnull=True
+        )
+        return [guest_power(guest=guest, action="stop", actor=actor) for guest in running]
+
+
+def tenant_unsuspend(*, tenant: Tenant, actor: Principal) -> None:
+    """Give the tenant its guests back; they stay stopped until someone starts them."""
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        if tenant.status != Tenant.Status.SUSPENDED:
+            raise ValidationError(f"tenant '{tenant.slug}' is {tenant.status}, not suspended")
+        tenant.status = Tenant.Status.ACTIVE
+        tenant.save(update_fields=["status"])
+        audit_record(
+            action="tenancy.tenant_unsuspended", actor=audit_actor(actor), target=tenant.slug
+        )
+
+
 def guest_power(*, guest: Guest, action: str, actor: Principal) -> Operation:
     """Start, stop, shutdown, reboot, reset, suspend or resume: an Operation the worker runs."""
     if action not in POWER_ACTIONS[guest.type]:
@@ -108,6 +149,7 @@ def guest_power(*, guest: Guest, action: str, actor: Principal) -> Operation:
             raise ValidationError(f"guest {guest.vmid} no longer exists on its cluster")
         if guest.template:
             raise ValidationError(f"{guest.vmid} is a template; templates are not powered on")
+        _refuse_if_tenant_inactive(guest, actor)
         operation = operation_create(
             kind=f"guest.{action}",
             cluster=guest.cluster,
@@ -223,6 +265,7 @@ def guest_delete(*, guest: Guest, actor: Principal) -> Operation:
         guest = Guest.objects.select_for_update().get(pk=guest.pk)
         if guest.status == CREATING:
             raise ValidationError(f"guest {guest.vmid} is still being created")
+        _refuse_if_tenant_inactive(guest, actor)
         if (
             guest.operations.filter(kind="guest.delete")
             .exclude(state__in=Operation.TERMINAL_STATES)
@@ -376,6 +419,7 @@ def guest_resize(*, guest: Guest, plan: Plan, actor: Principal) -> Operation:
         guest = Guest.objects.select_for_update().get(pk=guest.pk)
         if guest.status == CREATING or guest.vanished_at is not None:
             raise ValidationError(f"guest {guest.vmid} cannot be resized now")
+        _refuse_if_tenant_inactive(guest, actor)
         if not plan.active:
             raise ValidationError({"plan": f"plan '{plan.slug}' is no longer offered"})
         if plan.disk_gb < guest.disk_gb:

@@ -1,4 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from apps.audit.admin import AuditedModelAdmin
 from apps.tenancy.models import Plan, Quota, Reservation, Tenant
@@ -9,6 +13,37 @@ class TenantAdmin(AuditedModelAdmin):
     list_display = ["name", "slug", "status", "tfa_required", "created_at"]
     list_filter = ["status", "tfa_required"]
     search_fields = ["name", "slug"]
+    # Status changes go through the actions: suspending also stops the tenant's guests.
+    readonly_fields = ["status"]
+    actions = ["suspend", "unsuspend"]
+
+    @admin.action(description=_("Suspend (stop the guests, read-only for the tenant)"))
+    def suspend(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        from apps.guests.services import tenant_suspend  # guests build on tenancy
+
+        for tenant in queryset:
+            try:
+                stops = tenant_suspend(tenant=tenant, actor=request.user)
+            except ValidationError as error:
+                self.message_user(request, "; ".join(error.messages), messages.WARNING)
+            else:
+                self.message_user(
+                    request,
+                    _("%(tenant)s suspended, %(count)d guests stopping.")
+                    % {"tenant": tenant.slug, "count": len(stops)},
+                )
+
+    @admin.action(description=_("Unsuspend"))
+    def unsuspend(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        from apps.guests.services import tenant_unsuspend
+
+        for tenant in queryset:
+            try:
+                tenant_unsuspend(tenant=tenant, actor=request.user)
+            except ValidationError as error:
+                self.message_user(request, "; ".join(error.messages), messages.WARNING)
+            else:
+                self.message_user(request, _("%(tenant)s unsuspended.") % {"tenant": tenant.slug})
 
 
 @admin.register(Plan)

@@ -137,3 +137,34 @@ def test_bulk_start_makes_one_operation_per_guest(cluster, cloned_vmid, worker) 
     (operation,) = body["operations"]
     assert wait_until_terminal(operation["id"]).state == "succeeded"
     assert Guest.objects.get(vmid=cloned_vmid).status == "running"
+
+
+def test_a_suspended_tenants_guests_stop_and_are_read_only_until_unsuspended(
+    cluster, cloned_vmid, worker, pvesim_root
+) -> None:
+    from apps.guests.services import tenant_suspend, tenant_unsuspend
+    from apps.tenancy.models import Tenant
+
+    acme = Tenant.objects.create(name="ACME", slug=f"acme{cloned_vmid}")
+    pvesim_root.pools.post(poolid=acme.slug)
+    pvesim_root.pools.put(poolid=acme.slug, vms=str(cloned_vmid))
+    guests_sync(cluster=cluster)
+    boss = api_as("boss@pve")
+    acl_modify(path=f"/pool/{acme.slug}", roles=["PVEVMAdmin"], users=["boss@pve"])
+    started = boss.post(f"/api/v1/guests/{cloned_vmid}/status/start/").json()
+    assert wait_until_terminal(started["id"]).state == "succeeded"
+    operator = user_create(userid="op@pve", password="x", is_staff=True)
+
+    (stop,) = tenant_suspend(tenant=acme, actor=operator)
+
+    assert wait_until_terminal(str(stop.pk)).state == "succeeded"
+    assert Guest.objects.get(vmid=cloned_vmid).status == "stopped"
+    refused = boss.post(f"/api/v1/guests/{cloned_vmid}/status/start/")
+    assert refused.status_code == 400
+    assert "suspended" in str(refused.json())
+    assert AuditEvent.objects.filter(action="tenancy.tenant_suspended", actor="op@pve").exists()
+
+    tenant_unsuspend(tenant=acme, actor=operator)
+    again = boss.post(f"/api/v1/guests/{cloned_vmid}/status/start/")
+    assert again.status_code == 202
+    assert wait_until_terminal(again.json()["id"]).state == "succeeded"

@@ -36,3 +36,17 @@ def test_catalogue_and_quota_use(client) -> None:
     assert quota["limits"]["guests"] == 3
     assert (quota["used"]["guests"], quota["used"]["vcpus"]) == (1, 2)
     assert APIClient().get("/api/v1/plans/").status_code == 401
+
+
+def test_tenant_status_changes_only_through_the_back_office_actions(client) -> None:
+    client.force_login(user_create(userid="op@pve", password="x", is_staff=True))
+    acme = Tenant.objects.create(name="ACME", slug="acme")
+
+    client.post("/admin/tenancy/tenant/", {"action": "suspend", "_selected_action": [acme.pk]})
+    acme.refresh_from_db()
+    assert acme.status == "suspended"
+    client.post("/admin/tenancy/tenant/", {"action": "unsuspend", "_selected_action": [acme.pk]})
+    acme.refresh_from_db()
+    assert acme.status == "active"
+    page = client.get(f"/admin/tenancy/tenant/{acme.pk}/change/").content.decode()
+    assert 'name="status"' not in page
