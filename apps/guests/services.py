@@ -171,49 +171,43 @@ def guest_power(*, guest: Guest, action: str, actor: Principal) -> Operation:
 GUEST_NAME = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
 
 
-def guest_create(
-    *,
-    tenant: Tenant,
-    plan: Plan,
-    template_vmid: int,
-    name: str,
-    actor: Principal,
-    ssh_keys: str = "",
-    user: str = "",
-) -> Operation:
-    """A VM cloned from a template, sized by the plan, configured by cloud-init and started.
-
-    Quota is reserved and the VMID taken in the same transaction that records the operation;
-    the worker places it, clones, configures, grows the disk and starts it.
-    """
+def _check_new_guest(*, name: str, plan: Plan) -> None:
     if not GUEST_NAME.match(name):
         raise ValidationError(
             {"name": "a guest name is a DNS label: letters, digits and '-', at most 63"}
         )
     if not plan.active:
         raise ValidationError({"plan": f"plan '{plan.slug}' is no longer offered"})
-    template = (
-        Guest.objects.filter(vmid=template_vmid, template=True, vanished_at__isnull=True)
-        .select_related("cluster")
-        .first()
-    )
-    if template is None:
-        raise ValidationError({"template": f"no template with VMID {template_vmid}"})
+
+
+def _create_operation(
+    *,
+    tenant: Tenant,
+    plan: Plan,
+    cluster: Cluster,
+    guest_type: str,
+    name: str,
+    actor: Principal,
+    build_steps: list[tuple[str, dict]],
+    detail: dict[str, object],
+) -> Operation:
+    """What every create shares, in one transaction: the privilege check, a VMID no cluster
+    uses, the guest row (`creating`), the operation and the quota reservation."""
     with transaction.atomic():
         require(actor, ["VM.Allocate"], f"/pool/{tenant.slug}")
         if tenant.status != Tenant.Status.ACTIVE:
             raise ValidationError(f"tenant '{tenant.slug}' is {tenant.status}")
         # Serializes with the cluster's guest sync, which also inserts guests by VMID.
-        Cluster.objects.select_for_update().get(pk=template.cluster_id)
+        Cluster.objects.select_for_update().get(pk=cluster.pk)
         try:
-            vmid = vmid_candidate(cluster=template.cluster)
+            vmid = vmid_candidate(cluster=cluster)
         except NoCapacity as error:
             raise ValidationError(str(error)) from error
         guest = Guest.objects.create(
             vmid=vmid,
-            cluster=template.cluster,
+            cluster=cluster,
             node="",
-            type=template.type,
+            type=guest_type,
             name=name,
             status=CREATING,
             tenant=tenant,
@@ -225,19 +219,14 @@ def guest_create(
         pool_set_guest(vmid=vmid, pool_name=tenant.slug)
         operation = operation_create(
             kind="guest.create",
-            cluster=template.cluster,
+            cluster=cluster,
             guest=guest,
             tenant=tenant,
             target=guest.acl_path,
             actor=audit_actor(actor),
             steps=[
                 ("tenant_pool", {"pool": tenant.slug, "comment": tenant.name}),
-                ("guest_clone", {"template_vmid": template.vmid}),
-                (
-                    "guest_configure",
-                    {"ssh_keys": ssh_keys, "user": user, "cloud_init_network": True},
-                ),
-                ("guest_grow_disk", {}),
+                *build_steps,
                 ("guest_power", {"action": "start"}),
             ],
         )
@@ -253,9 +242,45 @@ def guest_create(
             action="guests.create",
             actor=audit_actor(actor),
             target=guest.acl_path,
-            detail={"operation": str(operation.pk), "plan": plan.slug, "template": template.vmid},
+            detail={"operation": str(operation.pk), "plan": plan.slug, **detail},
         )
     return operation
+
+
+def guest_create(
+    *,
+    tenant: Tenant,
+    plan: Plan,
+    template_vmid: int,
+    name: str,
+    actor: Principal,
+    ssh_keys: str = "",
+    user: str = "",
+) -> Operation:
+    """A VM cloned from a template, sized by the plan, configured by cloud-init and started.
+    The worker places it, clones, configures, grows the disk and starts it."""
+    _check_new_guest(name=name, plan=plan)
+    template = (
+        Guest.objects.filter(vmid=template_vmid, template=True, vanished_at__isnull=True)
+        .select_related("cluster")
+        .first()
+    )
+    if template is None:
+        raise ValidationError({"template": f"no template with VMID {template_vmid}"})
+    return _create_operation(
+        tenant=tenant,
+        plan=plan,
+        cluster=template.cluster,
+        guest_type=template.type,
+        name=name,
+        actor=actor,
+        detail={"template": template.vmid},
+        build_steps=[
+            ("guest_clone", {"template_vmid": template.vmid}),
+            ("guest_configure", {"ssh_keys": ssh_keys, "user": user, "cloud_init_network": True}),
+            ("guest_grow_disk", {}),
+        ],
+    )
 
 
 def guest_delete(*, guest: Guest, actor: Principal) -> Operation:
@@ -338,14 +363,8 @@ def container_create(
     ssh_keys: str = "",
     password: str = "",
 ) -> Operation:
-    """A container from a template image (vztmpl), sized by the plan, started; quota and VMID
-    taken with the operation, like `guest_create`."""
-    if not GUEST_NAME.match(name):
-        raise ValidationError(
-            {"name": "a guest name is a DNS label: letters, digits and '-', at most 63"}
-        )
-    if not plan.active:
-        raise ValidationError({"plan": f"plan '{plan.slug}' is no longer offered"})
+    """A container from a template image (vztmpl), sized by the plan and started."""
+    _check_new_guest(name=name, plan=plan)
     if password and len(password) < 5:
         raise ValidationError({"password": "at least 5 characters (PVE's rule)"})
     image = (
@@ -355,60 +374,21 @@ def container_create(
     )
     if image is None:
         raise ValidationError({"ostemplate": f"no container template '{ostemplate}'"})
-    with transaction.atomic():
-        require(actor, ["VM.Allocate"], f"/pool/{tenant.slug}")
-        if tenant.status != Tenant.Status.ACTIVE:
-            raise ValidationError(f"tenant '{tenant.slug}' is {tenant.status}")
-        Cluster.objects.select_for_update().get(pk=image.cluster_id)
-        try:
-            vmid = vmid_candidate(cluster=image.cluster)
-        except NoCapacity as error:
-            raise ValidationError(str(error)) from error
-        guest = Guest.objects.create(
-            vmid=vmid,
-            cluster=image.cluster,
-            node="",
-            type=Guest.Type.LXC,
-            name=name,
-            status=CREATING,
-            tenant=tenant,
-            pool=tenant.slug,
-            cores=plan.cores,
-            memory_mb=plan.memory_mb,
-            disk_gb=plan.disk_gb,
-        )
-        pool_set_guest(vmid=vmid, pool_name=tenant.slug)
-        operation = operation_create(
-            kind="guest.create",
-            cluster=image.cluster,
-            guest=guest,
-            tenant=tenant,
-            target=guest.acl_path,
-            actor=audit_actor(actor),
-            steps=[
-                ("tenant_pool", {"pool": tenant.slug, "comment": tenant.name}),
-                (
-                    "container_create",
-                    {"ostemplate": ostemplate, "ssh_keys": ssh_keys, "password": password},
-                ),
-                ("guest_power", {"action": "start"}),
-            ],
-        )
-        quota_reserve(
-            tenant=tenant,
-            operation=operation,
-            need=Resources(
-                guests=1, vcpus=plan.cores, memory_mb=plan.memory_mb, disk_gb=plan.disk_gb
-            ),
-            in_use=lambda: tenant_guest_usage(tenant=tenant),
-        )
-        audit_record(
-            action="guests.create",
-            actor=audit_actor(actor),
-            target=guest.acl_path,
-            detail={"operation": str(operation.pk), "plan": plan.slug, "ostemplate": ostemplate},
-        )
-    return operation
+    return _create_operation(
+        tenant=tenant,
+        plan=plan,
+        cluster=image.cluster,
+        guest_type=Guest.Type.LXC,
+        name=name,
+        actor=actor,
+        detail={"ostemplate": ostemplate},
+        build_steps=[
+            (
+                "container_create",
+                {"ostemplate": ostemplate, "ssh_keys": ssh_keys, "password": password},
+            )
+        ],
+    )
 
 
 def guest_resize(*, guest: Guest, plan: Plan, actor: Principal) -> Operation:
