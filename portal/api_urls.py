@@ -3,6 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
+from apps.clusters.api import views as cluster_views
 from apps.guests.api import templates as template_views
 from apps.guests.api import views as guest_views
 from apps.operations.api import views as operation_views
@@ -25,12 +26,40 @@ urlpatterns = [
         name="guest-bulk-power",
     ),
     path("v1/guests/<int:vmid>/resize/", guest_views.GuestResizeApi.as_view(), name="guest-resize"),
+    path(
+        "v1/guests/<int:vmid>/reinstall/",
+        guest_views.GuestReinstallApi.as_view(),
+        name="guest-reinstall",
+    ),
     path("v1/templates/", template_views.TemplateListApi.as_view(), name="template-list"),
     path("v1/images/", template_views.ImageListApi.as_view(), name="image-list"),
     path("v1/plans/", tenancy_views.PlanListApi.as_view(), name="plan-list"),
     path("v1/tenants/", tenancy_views.TenantListApi.as_view(), name="tenant-list"),
     path(
         "v1/tenants/<str:slug>/quota/", tenancy_views.TenantQuotaApi.as_view(), name="tenant-quota"
+    ),
+    path("v1/clusters/", cluster_views.ClusterListApi.as_view(), name="cluster-list"),
+    path(
+        "v1/clusters/<slug:name>/", cluster_views.ClusterDetailApi.as_view(), name="cluster-detail"
+    ),
+    path(
+        "v1/clusters/<slug:name>/sync/", cluster_views.ClusterSyncApi.as_view(), name="cluster-sync"
+    ),
+    path(
+        "v1/clusters/<slug:name>/test/",
+        cluster_views.ClusterConnectionTestApi.as_view(),
+        name="cluster-test",
+    ),
+    path("v1/clusters/<slug:name>/nodes/", cluster_views.NodeListApi.as_view(), name="node-list"),
+    path(
+        "v1/clusters/<slug:name>/nodes/<str:node>/",
+        cluster_views.NodeDetailApi.as_view(),
+        name="node-detail",
+    ),
+    path(
+        "v1/clusters/<slug:name>/nodes/<str:node>/maintenance/",
+        cluster_views.NodeMaintenanceApi.as_view(),
+        name="node-maintenance",
     ),
     path("v1/operations/", operation_views.OperationListApi.as_view(), name="operation-list"),
     path(

@@ -23,8 +23,17 @@ class Guest(models.Model):
     tenant = models.ForeignKey(
         "tenancy.Tenant", null=True, blank=True, on_delete=models.PROTECT, related_name="guests"
     )
+    plan = models.ForeignKey(
+        "tenancy.Plan",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="guests",
+        help_text=_("The plan it was made or last resized from; adopted guests have none."),
+    )
     pool = models.CharField(max_length=64, blank=True)
     tags = models.CharField(max_length=255, blank=True)
+    notes = models.TextField(blank=True, help_text=_("PVE's description of the guest."))
     # Sizes as PVE reports them: what the guest counts against its tenant's quota.
     cores = models.PositiveIntegerField(default=0)
     memory_mb = models.PositiveBigIntegerField(default=0)

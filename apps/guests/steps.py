@@ -11,6 +11,7 @@ from apps.access.services import pool_set_guest
 from apps.clusters.models import Storage
 from apps.clusters.placement import NoCapacity, node_choose
 from apps.clusters.services import client_for
+from apps.core.crypto import decrypt_secret
 from apps.guests.models import Guest, Image
 from apps.guests.selectors import vmid_candidate
 from apps.operations.models import Operation, Step
@@ -33,7 +34,7 @@ from pvecore.volumes import parse_volume_id
 
 BOOT_DISK_KEYS = ("scsi0", "virtio0", "sata0", "ide0", "rootfs")
 # The steps after which PVE has something a failed create must clean up.
-CREATING_STEPS = ("guest_clone", "container_create")
+CREATING_STEPS = ("guest_clone", "container_create", "vm_create")
 MAX_VMID_RETRIES = 5
 
 
@@ -121,6 +122,8 @@ def run_guest_clone(*, operation: Operation, step: Step, params: dict) -> StepRe
             try:
                 return _clone(step, client, guest, template, node.name, linked=shared)
             except ProxmoxExists:
+                if params.get("keep_vmid"):  # a reinstall: the guest is this VMID
+                    return Fail(f"PVE still has a guest {guest.vmid}; it was not destroyed")
                 taken.add(guest.vmid)
                 _move_vmid(
                     operation,
@@ -175,8 +178,10 @@ def run_guest_configure(*, operation: Operation, step: Step, params: dict) -> St
         options["sshkeys"] = quote(params["ssh_keys"], safe="")
     if params.get("user"):
         options["ciuser"] = params["user"]
-    if params.get("cloud_init_network"):
-        options["ipconfig0"] = "ip=dhcp"
+    if params.get("password_encrypted"):
+        options["cipassword"] = decrypt_secret(params["password_encrypted"])
+    if params.get("ipconfig0"):
+        options["ipconfig0"] = params["ipconfig0"]
     pve_guests.guest_config_update(
         client_for(operation.cluster),
         node=guest.node,
@@ -277,13 +282,14 @@ def finish_guest_delete(operation: Operation) -> None:
         operation.guest = None
 
 
-def _rootfs_storage(cluster_id: int, node: str, disk_gb: int) -> Storage | None:
-    """The storage on `node` for a container's root disk: most free space first."""
+def _disk_storage(cluster_id: int, node: str, disk_gb: int, content: str) -> Storage | None:
+    """The storage on `node` for a new disk of `content` ('images' for a VM, 'rootdir' for a
+    container's root): the one with most free space."""
     candidates = Storage.objects.filter(
         cluster_id=cluster_id, node__name=node, available=True, vanished_at__isnull=True
     )
     fitting = [
-        s for s in candidates if "rootdir" in s.content and s.total - s.used >= disk_gb * 1024**3
+        s for s in candidates if content in s.content and s.total - s.used >= disk_gb * 1024**3
     ]
     return max(fitting, key=lambda s: (s.total - s.used, s.storage), default=None)
 
@@ -304,7 +310,7 @@ def run_container_create(*, operation: Operation, step: Step, params: dict) -> S
         )
     except NoCapacity as error:
         return Fail(str(error))
-    storage = _rootfs_storage(operation.cluster_id, node.name, guest.disk_gb)
+    storage = _disk_storage(operation.cluster_id, node.name, guest.disk_gb, "rootdir")
     if storage is None:
         return Fail(f"no storage on {node.name} takes container disks of {guest.disk_gb} GiB")
     Guest.objects.filter(pk=guest.pk).update(node=node.name)
@@ -323,7 +329,12 @@ def run_container_create(*, operation: Operation, step: Step, params: dict) -> S
             rootfs=f"{storage.storage}:{guest.disk_gb}",
             pool=guest.pool,
             ssh_keys=params.get("ssh_keys", ""),
-            password=params.get("password", ""),
+            password=(
+                decrypt_secret(params["password_encrypted"])
+                if params.get("password_encrypted")
+                else ""
+            ),
+            net0=params.get("net0", "name=eth0,bridge=vmbr0,ip=dhcp"),
         ),
     )
 
@@ -336,5 +347,91 @@ def finish_guest_resize(operation: Operation) -> None:
         if operation.state == Operation.State.SUCCEEDED and operation.guest is not None:
             sizes = operation.params["resize"]
             Guest.objects.filter(pk=operation.guest_id).update(
-                cores=sizes["cores"], memory_mb=sizes["memory_mb"], disk_gb=sizes["disk_gb"]
+                cores=sizes["cores"],
+                memory_mb=sizes["memory_mb"],
+                disk_gb=sizes["disk_gb"],
+                plan_id=sizes.get("plan"),
             )
+
+
+def _image_nodes(operation: Operation, volid: str) -> list[str] | None:
+    """The nodes that have the image; None when it is on shared storage (any node)."""
+    images = Image.objects.filter(cluster=operation.cluster, volid=volid)
+    if images.filter(node="").exists():
+        return None
+    return list(images.values_list("node", flat=True))
+
+
+@step_handler("vm_create")
+def run_vm_create(*, operation: Operation, step: Step, params: dict) -> StepResult:
+    """An empty VM with the plan's sizes and the ISO in its CD drive, on a node that has the
+    ISO and room for it."""
+    guest = operation.guest
+    client = client_for(operation.cluster)
+    if step.upid:
+        return _pve_task(step, client, lambda: "")
+    try:
+        node = node_choose(
+            cluster=operation.cluster,
+            memory_mb=guest.memory_mb,
+            among=_image_nodes(operation, params["iso"]),
+        )
+    except NoCapacity as error:
+        return Fail(str(error))
+    storage = _disk_storage(operation.cluster_id, node.name, guest.disk_gb, "images")
+    if storage is None:
+        return Fail(f"no storage on {node.name} takes VM disks of {guest.disk_gb} GiB")
+    Guest.objects.filter(pk=guest.pk).update(node=node.name)
+    guest.node = node.name
+    return _pve_task(
+        step,
+        client,
+        lambda: pve_guests.vm_create(
+            client,
+            node=node.name,
+            vmid=guest.vmid,
+            name=guest.name,
+            cores=guest.cores,
+            memory_mb=guest.memory_mb,
+            disk=f"{storage.storage}:{guest.disk_gb}",
+            iso=params["iso"],
+            pool=guest.pool,
+        ),
+    )
+
+
+@step_handler("guest_options")
+def run_guest_options(*, operation: Operation, step: Step, params: dict) -> StepResult:
+    """Name, tags and notes: a synchronous config change; an empty value removes the option."""
+    guest = operation.guest
+    name_key = "name" if guest.type == Guest.Type.QEMU else "hostname"
+    pve_keys = {"name": name_key, "tags": "tags", "notes": "description"}
+    options = {pve_keys[key]: value for key, value in params.items() if value != ""}
+    removed = [pve_keys[key] for key, value in params.items() if value == ""]
+    if removed:
+        options["delete"] = ",".join(removed)
+    pve_guests.guest_config_update(
+        client_for(operation.cluster),
+        node=guest.node,
+        guest_type=guest.type,
+        vmid=guest.vmid,
+        **options,
+    )
+    return Done()
+
+
+@on_finish("guest.update")
+def finish_guest_update(operation: Operation) -> None:
+    if operation.state == Operation.State.SUCCEEDED and operation.guest is not None:
+        Guest.objects.filter(pk=operation.guest_id).update(**operation.params["steps"][0])
+
+
+@on_finish("guest.reinstall")
+def finish_guest_reinstall(operation: Operation) -> None:
+    """A reinstall that failed after the old system was destroyed leaves the guest without a
+    system: it stays the tenant's (same VMID, same quota) and says so, to be reinstalled."""
+    if operation.guest is None or operation.state == Operation.State.SUCCEEDED:
+        return
+    destroyed = operation.steps.filter(name="guest_destroy", state=Step.State.DONE).exists()
+    if destroyed:
+        Guest.objects.filter(pk=operation.guest_id).update(status="error")

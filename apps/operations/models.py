@@ -43,6 +43,8 @@ class Operation(models.Model):
     # A worker advancing the operation holds it until then; a second copy of its message waits.
     claimed_until = models.DateTimeField(null=True, blank=True)
     cancel_requested_by = models.CharField(max_length=160, blank=True)
+    # A client's Idempotency-Key: the same key from the same actor returns this operation.
+    idempotency_key = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -50,6 +52,13 @@ class Operation(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["tenant", "-created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["actor", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="unique_idempotency_key_per_actor",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.target} ({self.state})"

@@ -22,3 +22,10 @@ def operation_get(*, actor: Principal, operation_id: str) -> Operation:
     if operation is None:
         raise Http404("no such operation")
     return operation
+
+
+def operation_by_idempotency_key(*, actor: Principal, key: str) -> Operation | None:
+    """The operation this actor already made with this Idempotency-Key, if any."""
+    if not key:
+        return None
+    return Operation.objects.filter(actor=principal_of(actor), idempotency_key=key).first()

@@ -98,6 +98,7 @@ def container_create(
     pool: str,
     ssh_keys: str = "",
     password: str = "",
+    net0: str = "name=eth0,bridge=vmbr0,ip=dhcp",
 ) -> str:
     options: dict[str, object] = {
         "vmid": vmid,
@@ -108,10 +109,42 @@ def container_create(
         "rootfs": rootfs,
         "pool": pool,
         "unprivileged": 1,
-        "net0": "name=eth0,bridge=vmbr0,ip=dhcp",
+        "net0": net0,
     }
     if ssh_keys:
         options["ssh-public-keys"] = ssh_keys
     if password:
         options["password"] = password
     return str(client.post(f"nodes/{node}/lxc", **options))
+
+
+def vm_create(
+    client: PveClient,
+    *,
+    node: str,
+    vmid: int,
+    name: str,
+    cores: int,
+    memory_mb: int,
+    disk: str,
+    iso: str,
+    pool: str,
+) -> str:
+    """A new VM with an empty disk (`storage:GiB`) and `iso` in its CD drive. The empty disk
+    does not boot, so the firmware falls through to the installer on the CD."""
+    return str(
+        client.post(
+            f"nodes/{node}/qemu",
+            vmid=vmid,
+            name=name,
+            cores=cores,
+            memory=memory_mb,
+            scsihw="virtio-scsi-single",
+            scsi0=disk,
+            ide2=f"{iso},media=cdrom",
+            net0="virtio,bridge=vmbr0",
+            boot="order=scsi0;ide2;net0",
+            ostype="l26",
+            pool=pool,
+        )
+    )

@@ -58,7 +58,8 @@ class PlanAdmin(AuditedModelAdmin):
         "backups",
         "active",
     ]
-    list_filter = ["active"]
+    list_filter = ["active", "clusters"]
+    filter_horizontal = ["clusters"]
     prepopulated_fields = {"slug": ["name"]}
 
 

@@ -1,5 +1,7 @@
 """Tenants: the customer organisations that own guests, users, realms and quota."""
 
+from fnmatch import fnmatchcase
+
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -44,6 +46,21 @@ class Plan(models.Model):
     disk_gb = models.PositiveIntegerField()
     snapshots = models.PositiveSmallIntegerField(default=0, help_text=_("Per guest."))
     backups = models.PositiveSmallIntegerField(default=0, help_text=_("Per guest."))
+    clusters = models.ManyToManyField(
+        "clusters.Cluster",
+        blank=True,
+        related_name="plans",
+        help_text=_("Where guests of this plan may live; none chosen means every cluster."),
+    )
+    # Patterns, not rows: templates and images are re-synced from PVE and may come and go.
+    templates = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_(
+            "Shell-style patterns matched against a template's name or an image's file name "
+            "(e.g. 'debian-*'); an empty list allows every template."
+        ),
+    )
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -51,6 +68,9 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def offers_template(self, name: str) -> bool:
+        return not self.templates or any(fnmatchcase(name, p) for p in self.templates)
 
 
 class Quota(models.Model):

@@ -16,7 +16,7 @@ def reserved(*, tenant: Tenant) -> Resources:
 
 
 def plan_list() -> QuerySet[Plan]:
-    return Plan.objects.filter(active=True)
+    return Plan.objects.filter(active=True).prefetch_related("clusters")
 
 
 def tenant_list(*, actor: object) -> QuerySet[Tenant]:

@@ -1,12 +1,13 @@
 """Quotas and reservations: quota is taken in the transaction that creates the operation."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 
 from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.services import SYSTEM, Actor, audit_record
+from apps.clusters.models import Cluster
 from apps.tenancy.models import Plan, Quota, Reservation, Tenant
 from apps.tenancy.resources import Resources
 from apps.tenancy.selectors import reserved
@@ -94,8 +95,11 @@ def plan_create(
     disk_gb: int,
     snapshots: int = 0,
     backups: int = 0,
+    clusters: Sequence[Cluster] = (),
+    templates: Sequence[str] = (),
     actor: Actor = SYSTEM,
 ) -> Plan:
+    """`clusters` and `templates` (name patterns) restrict what the plan offers; empty: all."""
     plan = Plan(
         slug=slug,
         name=name,
@@ -104,14 +108,22 @@ def plan_create(
         disk_gb=disk_gb,
         snapshots=snapshots,
         backups=backups,
+        templates=list(templates),
     )
     plan.full_clean()
     with transaction.atomic():
         plan.save()
+        plan.clusters.set(clusters)
         audit_record(
             action="tenancy.plan_created",
             actor=actor,
             target=slug,
-            detail={"cores": cores, "memory_mb": memory_mb, "disk_gb": disk_gb},
+            detail={
+                "cores": cores,
+                "memory_mb": memory_mb,
+                "disk_gb": disk_gb,
+                "clusters": [cluster.name for cluster in clusters],
+                "templates": list(templates),
+            },
         )
     return plan

@@ -211,6 +211,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
+        "rest_framework.filters.SearchFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -236,6 +237,14 @@ LOGGING = logging_config(level=LOG_LEVEL, json_format=env.bool("LOG_JSON", defau
 
 # Seconds between looks at a running PVE task.
 OPERATIONS_POLL_SECONDS = env.float("PORTAL_OPERATIONS_POLL_SECONDS", default=1.0)
+# An operation this long past its next look lost its message (or its worker died): beat's sweep
+# enqueues it again.
+OPERATIONS_STALLED_GRACE_SECONDS = env.float(
+    "PORTAL_OPERATIONS_STALLED_GRACE_SECONDS", default=120.0
+)
+# How long a worker holds an operation while it runs one step; a worker killed meanwhile keeps
+# others off it that long.
+OPERATIONS_CLAIM_LEASE_SECONDS = env.float("PORTAL_OPERATIONS_CLAIM_LEASE_SECONDS", default=300.0)
 
 # Checks behind /readyz; apps add their own (clusters add one per registered cluster).
 READINESS_CHECKS = [

@@ -258,7 +258,7 @@ def test_create_needs_exactly_one_of_template_and_ostemplate(alice_api, acme, sm
         format="json",
     )
     assert both.status_code == 400
-    assert "either template" in str(both.json())
+    assert "give one of template" in str(both.json())
     unknown = alice_api.post(
         "/api/v1/guests/",
         {"name": "x", "plan": "small", "ostemplate": "local:vztmpl/none.tar.zst"},

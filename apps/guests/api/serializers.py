@@ -1,12 +1,19 @@
 from rest_framework import serializers
 
 from apps.guests.models import Guest
+from apps.guests.services import GuestAccess
 from apps.proxmox.guests import POWER_ACTIONS
+from pvecore.tags import split_tags
 
 
 class GuestSerializer(serializers.ModelSerializer):
     cluster = serializers.CharField(source="cluster.name")
     tenant = serializers.CharField(source="tenant.slug", default=None)
+    plan = serializers.CharField(source="plan.slug", default=None)
+    tags = serializers.SerializerMethodField()
+
+    def get_tags(self, guest: Guest) -> list[str]:
+        return split_tags(guest.tags)
 
     class Meta:
         model = Guest
@@ -18,8 +25,13 @@ class GuestSerializer(serializers.ModelSerializer):
             "cluster",
             "node",
             "tenant",
+            "plan",
             "pool",
+            "cores",
+            "memory_mb",
+            "disk_gb",
             "tags",
+            "notes",
             "lock",
             "last_seen_at",
             "vanished_at",
@@ -31,17 +43,12 @@ class PowerActionSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=sorted(set().union(*POWER_ACTIONS.values())))
 
 
-class GuestCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=63)
-    plan = serializers.SlugField(help_text="The plan's slug.")
-    template = serializers.IntegerField(
-        min_value=100, required=False, help_text="A VM: the VMID of a template to clone."
+class GuestAccessSerializer(serializers.Serializer):
+    """How the new system's owner gets in, and its address."""
+
+    ssh_keys = serializers.CharField(
+        required=False, allow_blank=True, help_text="OpenSSH public keys, one per line."
     )
-    ostemplate = serializers.CharField(
-        required=False, help_text="A container: the volume id of a container template."
-    )
-    tenant = serializers.CharField(required=False, help_text="Operators only: the tenant's slug.")
-    ssh_keys = serializers.CharField(required=False, allow_blank=True)
     user = serializers.CharField(
         required=False, allow_blank=True, max_length=32, help_text="VMs: the cloud-init user."
     )
@@ -49,15 +56,64 @@ class GuestCreateSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         write_only=True,
-        help_text="Containers: the root password.",
+        help_text="The cloud-init user's (VMs) or root's (containers) password.",
     )
+    ipv4 = serializers.CharField(
+        required=False, default="dhcp", help_text="'dhcp' or an address/prefix."
+    )
+    gateway = serializers.CharField(required=False, allow_blank=True)
+
+    def access(self) -> GuestAccess:
+        values = self.validated_data
+        return GuestAccess(
+            user=values.get("user", ""),
+            password=values.get("password", ""),
+            ssh_keys=values.get("ssh_keys", ""),
+            ipv4=values.get("ipv4", "dhcp"),
+            gateway=values.get("gateway", ""),
+        )
+
+
+SOURCES = ("template", "ostemplate", "iso")
+
+
+class GuestCreateSerializer(GuestAccessSerializer):
+    name = serializers.CharField(max_length=63)
+    plan = serializers.SlugField(help_text="The plan's slug.")
+    template = serializers.IntegerField(
+        min_value=100, required=False, help_text="A VM cloned from the VM template with this VMID."
+    )
+    ostemplate = serializers.CharField(
+        required=False, help_text="A container from this CT template (volume id)."
+    )
+    iso = serializers.CharField(
+        required=False, help_text="A VM installed from this ISO image (volume id)."
+    )
+    tenant = serializers.CharField(required=False, help_text="Operators only: the tenant's slug.")
 
     def validate(self, data: dict) -> dict:
-        if ("template" in data) == ("ostemplate" in data):
+        if sum(source in data for source in SOURCES) != 1:
             raise serializers.ValidationError(
-                "give either template (a VM) or ostemplate (a container)"
+                "give one of template (a VM), iso (a VM to install) or ostemplate (a container)"
             )
         return data
+
+
+class GuestReinstallSerializer(GuestAccessSerializer):
+    template = serializers.IntegerField(
+        min_value=100, required=False, help_text="VMs: the VMID of the VM template."
+    )
+    ostemplate = serializers.CharField(
+        required=False, help_text="Containers: the volume id of the CT template."
+    )
+
+
+class GuestUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=63, required=False)
+    tags = serializers.ListField(
+        child=serializers.CharField(allow_blank=False), required=False, max_length=64
+    )
+    notes = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
 
 
 class GuestResizeSerializer(serializers.Serializer):

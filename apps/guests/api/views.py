@@ -16,18 +16,15 @@ from apps.guests.api.serializers import (
     BulkPowerResultSerializer,
     BulkPowerSerializer,
     GuestCreateSerializer,
+    GuestReinstallSerializer,
     GuestResizeSerializer,
     GuestSerializer,
+    GuestUpdateSerializer,
     PowerActionSerializer,
 )
 from apps.operations.api.serializers import OperationSerializer
-from apps.operations.models import Operation
+from apps.operations.api.submit import IDEMPOTENCY_PARAMETER, submit
 from apps.tenancy.models import Plan, Tenant
-from apps.tenancy.services import QuotaExceeded
-
-
-def _accepted(operation: Operation) -> Response:
-    return Response(OperationSerializer(operation).data, status=status.HTTP_202_ACCEPTED)
 
 
 def _tenant_for(actor: Principal, slug: str | None) -> Tenant:
@@ -44,13 +41,18 @@ def _tenant_for(actor: Principal, slug: str | None) -> Tenant:
 
 class GuestListApi(generics.ListCreateAPIView):
     serializer_class = GuestSerializer
-    filterset_fields = ["status", "type", "node", "cluster__name"]
+    filterset_fields = ["status", "type", "node", "cluster__name", "tenant__slug"]
     ordering_fields = ["vmid", "name", "status"]
+    search_fields = ["name", "tags"]
 
     def get_queryset(self):
         return selectors.guest_list(actor=actor_of(self.request))
 
-    @extend_schema(request=GuestCreateSerializer, responses={202: OperationSerializer})
+    @extend_schema(
+        request=GuestCreateSerializer,
+        responses={202: OperationSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
     def post(self, request: Request) -> Response:
         data = GuestCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -58,86 +60,137 @@ class GuestListApi(generics.ListCreateAPIView):
         values = data.validated_data
         tenant = _tenant_for(actor, values.get("tenant"))
         plan = get_object_or_404(Plan, slug=values["plan"])
-        try:
-            if "template" in values:
-                operation = services.guest_create(
-                    tenant=tenant,
-                    plan=plan,
+        common = {"tenant": tenant, "plan": plan, "name": values["name"], "actor": actor}
+        if "template" in values:
+            return submit(
+                request,
+                actor,
+                lambda key: services.guest_create(
                     template_vmid=values["template"],
-                    name=values["name"],
-                    ssh_keys=values.get("ssh_keys", ""),
-                    user=values.get("user", ""),
-                    actor=actor,
-                )
-            else:
-                operation = services.container_create(
-                    tenant=tenant,
-                    plan=plan,
-                    ostemplate=values["ostemplate"],
-                    name=values["name"],
-                    ssh_keys=values.get("ssh_keys", ""),
-                    password=values.get("password", ""),
-                    actor=actor,
-                )
-        except QuotaExceeded as error:
-            return Response(
-                {"detail": str(error), "exceeded": error.exceeded}, status=status.HTTP_409_CONFLICT
+                    access=data.access(),
+                    idempotency_key=key,
+                    **common,
+                ),
             )
-        except ValidationError as error:
-            raise ApiValidationError(
-                error.message_dict if hasattr(error, "error_dict") else error.messages
-            ) from error
-        return _accepted(operation)
+        if "iso" in values:
+            return submit(
+                request,
+                actor,
+                lambda key: services.vm_create_from_iso(
+                    iso=values["iso"], idempotency_key=key, **common
+                ),
+            )
+        return submit(
+            request,
+            actor,
+            lambda key: services.container_create(
+                ostemplate=values["ostemplate"],
+                access=data.access(),
+                idempotency_key=key,
+                **common,
+            ),
+        )
 
 
-class GuestDetailApi(generics.RetrieveDestroyAPIView):
+class GuestDetailApi(generics.RetrieveAPIView):
     serializer_class = GuestSerializer
 
     def get_object(self):
         return selectors.guest_get(actor=actor_of(self.request), vmid=self.kwargs["vmid"])
 
-    @extend_schema(responses={202: OperationSerializer})
+    @extend_schema(
+        request=GuestUpdateSerializer,
+        responses={202: OperationSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    def patch(self, request: Request, vmid: int) -> Response:
+        """Rename the guest, set its tags or its notes."""
+        actor = actor_of(request)
+        guest = self.get_object()
+        data = GuestUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return submit(
+            request,
+            actor,
+            lambda key: services.guest_update(
+                guest=guest, actor=actor, idempotency_key=key, **data.validated_data
+            ),
+        )
+
+    @extend_schema(responses={202: OperationSerializer}, parameters=[IDEMPOTENCY_PARAMETER])
     def delete(self, request: Request, vmid: int) -> Response:
         actor = actor_of(request)
-        try:
-            operation = services.guest_delete(guest=self.get_object(), actor=actor)
-        except ValidationError as error:
-            raise ApiValidationError(error.messages) from error
-        return _accepted(operation)
+        guest = self.get_object()
+        return submit(
+            request,
+            actor,
+            lambda key: services.guest_delete(guest=guest, actor=actor, idempotency_key=key),
+        )
 
 
 class GuestPowerApi(APIView):
-    @extend_schema(request=None, responses={202: OperationSerializer})
+    @extend_schema(
+        request=None, responses={202: OperationSerializer}, parameters=[IDEMPOTENCY_PARAMETER]
+    )
     def post(self, request: Request, vmid: int, action: str) -> Response:
         PowerActionSerializer(data={"action": action}).is_valid(raise_exception=True)
         actor = actor_of(request)
         guest = selectors.guest_get(actor=actor, vmid=vmid)
-        try:
-            operation = services.guest_power(guest=guest, action=action, actor=actor)
-        except ValidationError as error:
-            raise ApiValidationError(error.messages) from error
-        return _accepted(operation)
+        return submit(
+            request,
+            actor,
+            lambda key: services.guest_power(
+                guest=guest, action=action, actor=actor, idempotency_key=key
+            ),
+        )
 
 
 class GuestResizeApi(APIView):
-    @extend_schema(request=GuestResizeSerializer, responses={202: OperationSerializer})
+    @extend_schema(
+        request=GuestResizeSerializer,
+        responses={202: OperationSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
     def post(self, request: Request, vmid: int) -> Response:
         actor = actor_of(request)
         guest = selectors.guest_get(actor=actor, vmid=vmid)  # 404 before anything else
         data = GuestResizeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         plan = get_object_or_404(Plan, slug=data.validated_data["plan"])
-        try:
-            operation = services.guest_resize(guest=guest, plan=plan, actor=actor)
-        except QuotaExceeded as error:
-            return Response(
-                {"detail": str(error), "exceeded": error.exceeded}, status=status.HTTP_409_CONFLICT
-            )
-        except ValidationError as error:
-            raise ApiValidationError(
-                error.message_dict if hasattr(error, "error_dict") else error.messages
-            ) from error
-        return _accepted(operation)
+        return submit(
+            request,
+            actor,
+            lambda key: services.guest_resize(
+                guest=guest, plan=plan, actor=actor, idempotency_key=key
+            ),
+        )
+
+
+class GuestReinstallApi(APIView):
+    @extend_schema(
+        request=GuestReinstallSerializer,
+        responses={202: OperationSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    def post(self, request: Request, vmid: int) -> Response:
+        """A fresh system from a template, same VMID; what was on the guest's disks is lost."""
+        actor = actor_of(request)
+        guest = selectors.guest_get(actor=actor, vmid=vmid)
+        data = GuestReinstallSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        return submit(
+            request,
+            actor,
+            lambda key: services.guest_reinstall(
+                guest=guest,
+                actor=actor,
+                template_vmid=values.get("template"),
+                ostemplate=values.get("ostemplate"),
+                access=data.access(),
+                idempotency_key=key,
+            ),
+        )
 
 
 class GuestBulkPowerApi(APIView):

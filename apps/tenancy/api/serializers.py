@@ -4,9 +4,21 @@ from apps.tenancy.models import Plan, Tenant
 
 
 class PlanSerializer(serializers.ModelSerializer):
+    clusters = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+
     class Meta:
         model = Plan
-        fields = ["slug", "name", "cores", "memory_mb", "disk_gb", "snapshots", "backups"]
+        fields = [
+            "slug",
+            "name",
+            "cores",
+            "memory_mb",
+            "disk_gb",
+            "snapshots",
+            "backups",
+            "clusters",
+            "templates",
+        ]
         read_only_fields = fields
 
 

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from apps.access.services import acl_modify
+from apps.clusters.models import Cluster
 from apps.identity.services.users import user_create
 from apps.tenancy.models import Tenant
 from apps.tenancy.resources import Resources
@@ -39,6 +40,18 @@ class Command(BaseCommand):
         plan.add_argument("--disk-gb", type=int, required=True)
         plan.add_argument("--snapshots", type=int, default=0)
         plan.add_argument("--backups", type=int, default=0)
+        plan.add_argument(
+            "--cluster",
+            action="append",
+            default=[],
+            help="A cluster the plan offers (repeat; none: every cluster).",
+        )
+        plan.add_argument(
+            "--template",
+            action="append",
+            default=[],
+            help="A template name pattern such as 'debian-*' (repeat; none: every template).",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         try:
@@ -73,6 +86,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Tenant {tenant.slug} created.")
 
     def _plan(self, options: dict) -> None:
+        clusters = list(Cluster.objects.filter(name__in=options["cluster"]))
+        unknown = set(options["cluster"]) - {cluster.name for cluster in clusters}
+        if unknown:
+            raise CommandError(f"no such cluster: {', '.join(sorted(unknown))}")
         plan = plan_create(
             slug=options["slug"],
             name=options["name"],
@@ -81,6 +98,8 @@ class Command(BaseCommand):
             disk_gb=options["disk_gb"],
             snapshots=options["snapshots"],
             backups=options["backups"],
+            clusters=clusters,
+            templates=options["template"],
         )
         self.stdout.write(f"Plan {plan.slug} created.")
 
