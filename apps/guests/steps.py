@@ -20,14 +20,16 @@ from apps.operations.runner import (
     Fail,
     StepResult,
     Wait,
+    on_failure,
     on_finish,
     poll_seconds,
     step_handler,
 )
 from apps.proxmox import guests as pve_guests
 from apps.proxmox.client import PveClient
-from apps.proxmox.errors import ProxmoxError, ProxmoxExists
-from apps.proxmox.tasks import task_log, task_status
+from apps.proxmox.errors import ProxmoxExists, ProxmoxOutcomeUnknown, ProxmoxUnavailable
+from apps.proxmox.inventory import GuestInfo
+from apps.proxmox.tasks import task_log, task_status, tasks_list
 from apps.tenancy.services import reservation_release
 from pvecore.guestconfig import parse_property_string, parse_size
 from pvecore.volumes import parse_volume_id
@@ -36,27 +38,95 @@ BOOT_DISK_KEYS = ("scsi0", "virtio0", "sata0", "ide0", "rootfs")
 # The steps after which PVE has something a failed create must clean up.
 CREATING_STEPS = ("guest_clone", "container_create", "vm_create")
 MAX_VMID_RETRIES = 5
+# PVE's clock and the portal's may differ this much when a step looks for the task it started.
+TASK_CLOCK_SKEW_SECONDS = 2
+
+# What a step that lost its request's answer finds on PVE: the UPID of the task that request
+# started, the step's result, or None when nothing arrived and the request can be sent again.
+Found = str | StepResult | None
 
 
-def _pve_task(step: Step, client: PveClient, submit: Callable[[], str]) -> StepResult:
-    """Start the step's PVE task once (UPID stored under a row lock), then follow it."""
+def _pve_task(
+    step: Step,
+    client: PveClient,
+    submit: Callable[[], str],
+    *,
+    reconcile: Callable[[], Found] | None = None,
+) -> StepResult:
+    """Start the step's PVE task once (UPID stored under a row lock), then follow it.
+
+    With `reconcile`, a request whose answer was lost (or whose worker died before storing the
+    UPID) is looked up on PVE before it is sent again; without, it fails the step."""
+    if not step.upid and step.started_at is not None and reconcile is not None:
+        found = reconcile()
+        if isinstance(found, Done | Wait | Fail):
+            return found
+        if found:
+            Step.objects.filter(pk=step.pk).update(upid=found)
+            step.upid = found
     if not step.upid:
-        with transaction.atomic():
-            locked = Step.objects.select_for_update().get(pk=step.pk)
-            if not locked.upid:
-                locked.upid, locked.state, locked.started_at = (
-                    submit(),
-                    Step.State.RUNNING,
-                    timezone.now(),
-                )
-                locked.save(update_fields=["upid", "state", "started_at"])
-        step.refresh_from_db()
+        _submit(step, submit, resend_safe=reconcile is not None)
+    return _follow(step, client)
+
+
+def _submit(step: Step, submit: Callable[[], str], *, resend_safe: bool) -> None:
+    """Send the step's request; the step is marked started before, in its own transaction, so
+    a step found started without a UPID may have reached PVE and looks before sending again."""
+    if step.started_at is None:
+        step.state, step.started_at = Step.State.RUNNING, timezone.now()
+        Step.objects.filter(pk=step.pk).update(state=step.state, started_at=step.started_at)
+    with transaction.atomic():
+        locked = Step.objects.select_for_update().get(pk=step.pk)
+        if not locked.upid:
+            try:
+                locked.upid = submit()
+            except ProxmoxOutcomeUnknown as error:
+                if not resend_safe:
+                    raise
+                # Retried with back-off: the next run looks at PVE first.
+                raise ProxmoxUnavailable(error.message, status=error.status) from error
+            locked.save(update_fields=["upid"])
+    step.refresh_from_db()
+
+
+def _follow(step: Step, client: PveClient) -> StepResult:
     status = task_status(client, step.upid)
     if status.running:
         return Wait(poll_seconds())
     step.exitstatus = status.exitstatus
     step.task_log = "\n".join(task_log(client, step.upid))
     return Done() if status.succeeded else Fail(status.exitstatus)
+
+
+def _task_of(
+    client: PveClient, step: Step, *, node: str, task_type: str, vmid: int
+) -> Callable[[], Found]:
+    """Reconcile by PVE's task list: the newest task of this type and VMID since the step
+    started (the tasks of one portal token cannot be told apart otherwise)."""
+
+    def find() -> Found:
+        since = int(step.started_at.timestamp()) - TASK_CLOCK_SKEW_SECONDS
+        found = tasks_list(client, node=node, task_type=task_type, vmid=vmid, since=since)
+        return found[0].upid if found else None
+
+    return find
+
+
+def _task_type(guest: Guest, action: str) -> str:
+    """PVE's task type of a guest action: qmstart, vzstop, qmdestroy, ..."""
+    return ("qm" if guest.type == Guest.Type.QEMU else "vz") + action
+
+
+def _set_node(guest: Guest, node: str) -> None:
+    if guest.node != node:
+        Guest.objects.filter(pk=guest.pk).update(node=node)
+        guest.node = node
+
+
+def _is_ours(info: GuestInfo, guest: Guest) -> bool:
+    """A guest PVE has under the VMID is the operation's own when it bears the name the portal
+    gave it (the portal picked both); anything else was there before."""
+    return info.name == guest.name and info.pool in ("", guest.pool)
 
 
 def _refresh_status(client: PveClient, guest: Guest) -> None:
@@ -72,11 +142,15 @@ def run_guest_power(*, operation: Operation, step: Step, params: dict) -> StepRe
     if guest is None:
         return Fail("the guest was removed from the portal")
     client = client_for(operation.cluster)
+    action = params["action"]
     result = _pve_task(
         step,
         client,
         lambda: pve_guests.guest_power(
-            client, node=guest.node, guest_type=guest.type, vmid=guest.vmid, action=params["action"]
+            client, node=guest.node, guest_type=guest.type, vmid=guest.vmid, action=action
+        ),
+        reconcile=_task_of(
+            client, step, node=guest.node, task_type=_task_type(guest, action), vmid=guest.vmid
         ),
     )
     if isinstance(result, Done):

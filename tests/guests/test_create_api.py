@@ -3,66 +3,17 @@
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from rest_framework.test import APIClient
 
-from apps.access.services import acl_modify
 from apps.guests.models import Guest
 from apps.guests.selectors import tenant_guest_usage
-from apps.guests.services import guests_sync
-from apps.identity.models import Realm
 from apps.identity.services.users import user_create
 from apps.operations.models import Operation
-from apps.tenancy.models import Plan, Reservation, Tenant
+from apps.tenancy.models import Plan, Reservation
 from apps.tenancy.resources import Resources
-from apps.tenancy.services import quota_set
-from portal.celery import app as celery_app
+from tests.guests.conftest import wait_until_terminal
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def worker():
-    with start_worker(
-        celery_app,
-        pool="solo",
-        perform_ping_check=False,
-        queues=[celery_app.conf.task_default_queue],
-    ):
-        yield
-
-
-@pytest.fixture
-def acme(transactional_db, cluster) -> Tenant:
-    Realm.objects.get_or_create(name="pve", defaults={"type": "pve", "default": True})
-    tenant = Tenant.objects.create(name="ACME", slug=f"acme{cluster.pk}")
-    quota_set(tenant=tenant, limits=Resources(guests=2, vcpus=4, memory_mb=4096, disk_gb=100))
-    guests_sync(cluster=cluster)  # the templates
-    return tenant
-
-
-@pytest.fixture
-def small(transactional_db) -> Plan:
-    return Plan.objects.create(name="Small", slug="small", cores=2, memory_mb=2048, disk_gb=40)
-
-
-@pytest.fixture
-def alice_api(acme) -> APIClient:
-    alice = user_create(userid="alice@pve", password="x", tenant=acme)
-    acl_modify(path=f"/pool/{acme.slug}", roles=["PVEVMAdmin"], users=["alice@pve"])
-    client = APIClient()
-    client.force_authenticate(alice)
-    return client
-
-
-def wait_until_terminal(operation_id: str, timeout: float = 30.0) -> Operation:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        operation = Operation.objects.get(pk=operation_id)
-        if operation.is_terminal:
-            return operation
-        time.sleep(0.05)
-    raise AssertionError(f"operation {operation_id} did not finish")
 
 
 def test_create_runs_every_step_and_the_guest_counts_against_the_quota(
