@@ -81,3 +81,8 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return f"{self.volid}@{self.node}" if self.node else self.volid
+
+    @property
+    def file_name(self) -> str:
+        """'local:iso/debian-12.iso' -> 'debian-12.iso': what plan patterns are matched against."""
+        return self.volid.rsplit("/", 1)[-1].split(":", 1)[-1]

@@ -7,7 +7,7 @@ from apps.access.engine import Principal, filter_by_vmid
 from apps.clusters.models import Cluster
 from apps.clusters.placement import NoCapacity
 from apps.guests.models import CREATING, Guest, Image
-from apps.tenancy.models import Tenant
+from apps.tenancy.models import Plan, Tenant
 from apps.tenancy.resources import Resources
 
 
@@ -61,10 +61,33 @@ def vmid_candidate(*, cluster: Cluster, taken: frozenset[int] = frozenset()) -> 
     )
 
 
-def template_list() -> QuerySet[Guest]:
-    """The catalogue: every template the portal knows, on any cluster."""
-    return Guest.objects.select_related("cluster").filter(template=True, vanished_at__isnull=True)
+def template_list(*, plan: Plan | None = None) -> QuerySet[Guest]:
+    """The VM template catalogue: every cluster's, or what `plan` offers."""
+    templates = Guest.objects.select_related("cluster").filter(
+        template=True, vanished_at__isnull=True
+    )
+    if plan is None:
+        return templates
+    if plan.clusters.exists():
+        templates = templates.filter(cluster__in=plan.clusters.all())
+    offered = [
+        t.pk
+        for t in templates.select_related(None).only("pk", "name")
+        if plan.offers_template(t.name)
+    ]
+    return templates.filter(pk__in=offered)
 
 
-def image_list() -> QuerySet[Image]:
-    return Image.objects.select_related("cluster")
+def image_list(*, plan: Plan | None = None) -> QuerySet[Image]:
+    """ISO images and CT templates: every cluster's, or what `plan` offers."""
+    images = Image.objects.select_related("cluster")
+    if plan is None:
+        return images
+    if plan.clusters.exists():
+        images = images.filter(cluster__in=plan.clusters.all())
+    offered = [
+        i.pk
+        for i in images.select_related(None).only("pk", "volid")
+        if plan.offers_template(i.file_name)
+    ]
+    return images.filter(pk__in=offered)

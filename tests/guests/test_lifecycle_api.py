@@ -74,6 +74,10 @@ def test_a_vm_and_a_container_from_creation_to_deletion(
         operation.refresh_from_db()
         assert "pass" not in str(operation.params)
     assert (vm.status, ct.status, vm.plan, ct.plan) == ("running", "running", small, small)
+    log = alice_api.get(f"/api/v1/operations/{vm_created.pk}/log/").json()
+    clone = next(step for step in log["steps"] if step["name"] == "guest_clone")
+    assert clone["upid"].startswith("UPID:")
+    assert clone["log"][-1] == "TASK OK"
 
     # Power
     run(alice_api.post(f"/api/v1/guests/{vm.vmid}/status/shutdown/"))
@@ -245,6 +249,15 @@ def test_plans_offer_only_their_templates_and_clusters(
     assert not Operation.objects.exists()
 
     small.clusters.set([cluster, elsewhere])
+    offered = alice_api.get("/api/v1/templates/", {"plan": "small"}).json()["results"]
+    assert [template["name"] for template in offered] == ["ubuntu2404-cloud"]
+    images = alice_api.get("/api/v1/images/", {"plan": "small"}).json()["results"]
+    assert images
+    assert all(image["file_name"].startswith("ubuntu") for image in images)
+    every = alice_api.get("/api/v1/images/", {"cluster__name": cluster.name}).json()
+    assert every["count"] > len(images)
+    unknown = alice_api.get("/api/v1/templates/", {"plan": "nope"})
+    assert unknown.status_code == 400
     run(alice_api.post("/api/v1/guests/", {"name": "a", "plan": "small", "template": 9001}))
     plans = alice_api.get("/api/v1/plans/").json()["results"]
     assert plans[0]["templates"] == ["ubuntu*"]

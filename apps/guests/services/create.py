@@ -16,7 +16,6 @@ from apps.guests.services.rules import (
     GuestAccess,
     check_guest_name,
     check_plan_offers,
-    image_file_name,
 )
 from apps.operations.models import Operation
 from apps.operations.services import operation_create
@@ -169,9 +168,7 @@ def vm_create_from_iso(
     its owner installs the system on the console."""
     check_guest_name(name)
     image = image_get(iso, Image.Content.ISO, "iso")
-    check_plan_offers(
-        plan=plan, cluster=image.cluster, source=image_file_name(image.volid), source_field="iso"
-    )
+    check_plan_offers(plan=plan, cluster=image.cluster, source=image.file_name, source_field="iso")
     return _create_operation(
         tenant=tenant,
         plan=plan,
@@ -207,7 +204,7 @@ def container_create(
     check_plan_offers(
         plan=plan,
         cluster=image.cluster,
-        source=image_file_name(image.volid),
+        source=image.file_name,
         source_field="ostemplate",
     )
     return _create_operation(

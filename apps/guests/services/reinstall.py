@@ -16,7 +16,6 @@ from apps.guests.services.create import (
 from apps.guests.services.rules import (
     GuestAccess,
     check_plan_offers,
-    image_file_name,
     refuse_if_busy,
     refuse_if_tenant_inactive,
 )
@@ -53,7 +52,7 @@ def _install_steps(
         check_plan_offers(
             plan=guest.plan,
             cluster=guest.cluster,
-            source=image_file_name(ostemplate),
+            source=image.file_name,
             source_field="ostemplate",
         )
     return container_steps(ostemplate, access), {"ostemplate": ostemplate}

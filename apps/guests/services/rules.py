@@ -72,11 +72,6 @@ def check_plan_offers(*, plan: Plan, cluster: Cluster, source: str, source_field
         raise ValidationError({source_field: f"plan '{plan.slug}' does not offer '{source}'"})
 
 
-def image_file_name(volid: str) -> str:
-    """'local:iso/debian-12.iso' -> 'debian-12.iso': what plan patterns are matched against."""
-    return volid.rsplit("/", 1)[-1].split(":", 1)[-1]
-
-
 LOGIN_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 SSH_KEY_TYPES = ("ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-")
 

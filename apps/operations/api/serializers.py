@@ -31,3 +31,24 @@ class OperationSerializer(serializers.ModelSerializer):
             "steps",
         ]
         read_only_fields = fields
+
+
+class StepLogSerializer(serializers.ModelSerializer):
+    log = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Step
+        fields = ["position", "name", "state", "upid", "exitstatus", "log"]
+        read_only_fields = fields
+
+    def get_log(self, step: Step) -> list[str]:
+        return step.task_log.splitlines()
+
+
+class OperationLogSerializer(serializers.ModelSerializer):
+    steps = StepLogSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Operation
+        fields = ["id", "state", "steps"]
+        read_only_fields = fields

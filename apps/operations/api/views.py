@@ -10,12 +10,13 @@ from rest_framework.views import APIView
 
 from apps.access.engine import actor_of
 from apps.operations import selectors, services
-from apps.operations.api.serializers import OperationSerializer
+from apps.operations.api.serializers import OperationLogSerializer, OperationSerializer
 
 
 class OperationListApi(generics.ListAPIView):
     serializer_class = OperationSerializer
-    filterset_fields = ["state", "kind"]
+    filterset_fields = ["state", "kind", "guest__vmid", "tenant__slug", "actor"]
+    ordering_fields = ["created_at", "finished_at"]
 
     def get_queryset(self):
         return selectors.operation_list(actor=actor_of(self.request))
@@ -28,6 +29,14 @@ class OperationDetailApi(generics.RetrieveAPIView):
         return selectors.operation_get(
             actor=actor_of(self.request), operation_id=self.kwargs["operation_id"]
         )
+
+
+class OperationLogApi(APIView):
+    @extend_schema(responses=OperationLogSerializer)
+    def get(self, request: Request, operation_id: str) -> Response:
+        """Each step's PVE task log (complete once the step has ended)."""
+        operation = selectors.operation_get(actor=actor_of(request), operation_id=operation_id)
+        return Response(OperationLogSerializer(operation).data)
 
 
 class OperationCancelApi(APIView):
