@@ -224,8 +224,8 @@ def filter_by_id(
     if isinstance(visible, AllExcept):
         if not visible.excluded:
             return queryset
-        return queryset.exclude(**{f"{field}__in": visible.excluded})
-    return queryset.filter(**{f"{field}__in": visible})
+        return queryset.exclude(**{f"{field}__any": visible.excluded})
+    return queryset.filter(**{f"{field}__any": visible})
 
 
 def filter_by_vmid(
