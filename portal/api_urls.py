@@ -68,6 +68,11 @@ urlpatterns = [
         name="operation-detail",
     ),
     path(
+        "v1/operations/<uuid:operation_id>/log/",
+        operation_views.OperationLogApi.as_view(),
+        name="operation-log",
+    ),
+    path(
         "v1/operations/<uuid:operation_id>/cancel/",
         operation_views.OperationCancelApi.as_view(),
         name="operation-cancel",

@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +15,7 @@ from apps.clusters.services import (
     connection_test,
     endpoint_of,
     inventory_sync,
+    node_maintenance_set,
 )
 from apps.proxmox.client import ClusterEndpoint
 from apps.proxmox.errors import ProxmoxError
@@ -181,6 +182,30 @@ class NodeAdmin(AuditedModelAdmin):
         "memory_total",
         "vanished_at",
     ]
+    actions = ["enter_maintenance", "leave_maintenance"]
+
+    @admin.action(description=_("Enter maintenance (placement skips the node)"))
+    def enter_maintenance(self, request: HttpRequest, queryset: QuerySet[Node]) -> None:
+        self._maintenance_set(request, queryset, maintenance=True)
+
+    @admin.action(description=_("Leave maintenance"))
+    def leave_maintenance(self, request: HttpRequest, queryset: QuerySet[Node]) -> None:
+        self._maintenance_set(request, queryset, maintenance=False)
+
+    def _maintenance_set(
+        self, request: HttpRequest, queryset: QuerySet[Node], *, maintenance: bool
+    ) -> None:
+        changed = []
+        for node in queryset.select_related("cluster"):
+            try:
+                node_maintenance_set(node=node, maintenance=maintenance, actor=request.user)
+            except PermissionDenied as error:
+                self.message_user(request, f"{node}: {error}", messages.ERROR)
+            else:
+                changed.append(str(node))
+        if changed:
+            state = _("in maintenance") if maintenance else _("out of maintenance")
+            self.message_user(request, f"{', '.join(changed)}: {state}")
 
 
 @admin.register(Storage)

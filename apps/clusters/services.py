@@ -7,8 +7,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.access.engine import Principal, audit_actor, require
 from apps.audit.services import SYSTEM, Actor, audit_record
 from apps.clusters.models import Cluster, Node, Storage
+from apps.clusters.tasks import sync_inventory
 from apps.proxmox import inventory
 from apps.proxmox.client import ClusterEndpoint, PveClient
 from apps.proxmox.errors import ProxmoxError
@@ -209,3 +211,31 @@ def inventory_sync(*, cluster: Cluster) -> InventoryReport:
                 report.storages_vanished.append(f"{storage.storage}@{storage.node.name}")
         Cluster.objects.filter(pk=cluster.pk).update(last_synced_at=now, last_error="")
     return report
+
+
+def inventory_sync_enqueue(*, cluster: Cluster, actor: Principal) -> None:
+    """Sync the cluster's nodes and storages in a worker once the caller's transaction commits."""
+    with transaction.atomic():
+        require(actor, "Sys.Audit", "/")
+        audit_record(
+            action="clusters.sync_requested", actor=audit_actor(actor), target=cluster.name
+        )
+        # robust: a broker hiccup must not fail the request; the periodic sync comes anyway.
+        transaction.on_commit(lambda: sync_inventory.delay(cluster.pk), robust=True)
+
+
+def node_maintenance_set(*, node: Node, maintenance: bool, actor: Principal) -> Node:
+    """Take a node out of placement, or give it back. Its guests keep running where they are;
+    setting what is already set changes (and audits) nothing."""
+    with transaction.atomic():
+        require(actor, "Sys.Modify", f"/nodes/{node.name}")
+        node = Node.objects.select_for_update().get(pk=node.pk)
+        if node.maintenance != maintenance:
+            node.maintenance = maintenance
+            node.save(update_fields=["maintenance"])
+            audit_record(
+                action=f"clusters.node_maintenance_{'entered' if maintenance else 'left'}",
+                actor=audit_actor(actor),
+                target=str(node),
+            )
+    return node

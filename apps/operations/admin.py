@@ -1,4 +1,4 @@
-"""Back-office for operations: follow them, cancel the ones in flight."""
+"""Back-office for operations: follow them, cancel the ones in flight, retry failed ones."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from apps.operations.models import Operation, Step
-from apps.operations.services import operation_cancel
+from apps.operations.services import operation_cancel, operation_retry
 
 
 class StepInline(admin.TabularInline):
@@ -45,7 +45,7 @@ class OperationAdmin(admin.ModelAdmin):
     ]
     fields = readonly_fields
     inlines = [StepInline]
-    actions = ["cancel"]
+    actions = ["cancel", "retry"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -62,3 +62,14 @@ class OperationAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{operation.target}: {error}", messages.WARNING)
             else:
                 self.message_user(request, f"{operation.target}: cancel requested")
+
+    @admin.action(description=_("Retry (a new operation; power actions and deletes only)"))
+    def retry(self, request: HttpRequest, queryset: QuerySet[Operation]) -> None:
+        for operation in queryset:
+            try:
+                retried = operation_retry(operation=operation, actor=request.user)
+            except (ValidationError, PermissionDenied) as error:
+                reason = "; ".join(getattr(error, "messages", [str(error)]))
+                self.message_user(request, f"{operation.target}: {reason}", messages.WARNING)
+            else:
+                self.message_user(request, f"{operation.target}: retried as {retried.pk}")

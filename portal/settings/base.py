@@ -220,6 +220,11 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Proxmox VE self-service portal API",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Operations and their steps both have a `state`; each gets its own enum.
+    "ENUM_NAME_OVERRIDES": {
+        "OperationStateEnum": "apps.operations.models.Operation.State",
+        "StepStateEnum": "apps.operations.models.Step.State",
+    },
 }
 
 # OBSERVABILITY
@@ -235,6 +240,9 @@ DJANGO_GUID = {
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = logging_config(level=LOG_LEVEL, json_format=env.bool("LOG_JSON", default=False))
 
+# Seconds to wait for a PVE API answer; a change whose answer does not come in time is looked
+# up on PVE before it is sent again.
+PROXMOX_TIMEOUT_SECONDS = env.float("PORTAL_PROXMOX_TIMEOUT_SECONDS", default=15.0)
 # Seconds between looks at a running PVE task.
 OPERATIONS_POLL_SECONDS = env.float("PORTAL_OPERATIONS_POLL_SECONDS", default=1.0)
 # An operation this long past its next look lost its message (or its worker died): beat's sweep

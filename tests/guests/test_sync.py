@@ -2,6 +2,7 @@
 
 import pytest
 
+from apps.audit.models import AuditEvent
 from apps.clusters.services import cluster_register
 from apps.guests.models import Guest
 from apps.guests.services import guests_sync
@@ -48,6 +49,28 @@ def test_vanished_guests_are_flagged_not_dropped(cluster, cloned_vmid, pvesim_ro
     guest = Guest.objects.get(vmid=cloned_vmid)
     assert guest.vanished_at is not None
     assert guest.status == "unknown"
+    assert AuditEvent.objects.filter(
+        action="guests.vanished", target=f"/vms/{cloned_vmid}"
+    ).exists()
+
+
+def test_sizes_changed_behind_the_portals_back_are_recorded_as_drift(
+    cluster, cloned_vmid, pvesim_root
+) -> None:
+    acme = Tenant.objects.create(name="ACME", slug=f"acme{cloned_vmid}")
+    pvesim_root.pools.post(poolid=acme.slug)
+    pvesim_root.pools.put(poolid=acme.slug, vms=str(cloned_vmid))
+    guests_sync(cluster=cluster)
+    before = Guest.objects.get(vmid=cloned_vmid)
+    pvesim_root.nodes("pve1").qemu(cloned_vmid).config.put(cores=before.cores + 2)
+
+    report = guests_sync(cluster=cluster)
+
+    assert report.drifted == [cloned_vmid]
+    assert Guest.objects.get(vmid=cloned_vmid).cores == before.cores + 2
+    event = AuditEvent.objects.get(action="guests.drift")
+    assert event.detail == {"cores": [before.cores, before.cores + 2]}
+    assert guests_sync(cluster=cluster).drifted == []  # recorded once, not at every sync
 
 
 def test_a_vmid_known_on_another_cluster_is_reported_not_taken_over(

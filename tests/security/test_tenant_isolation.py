@@ -1,14 +1,16 @@
 """Tenant A, calling every API endpoint with tenant B's object ids, gets 404 and changes nothing.
-Lists show A's objects only. The guest list costs the same queries at 10 and 1,000 guests."""
+Lists show A's objects only; the operators' endpoints do not exist for A at all. The guest list
+costs the same queries at 10 and 1,000 guests."""
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from apps.access.services import acl_modify, pool_set_guest
+from apps.access.services import acl_modify, pool_set_guest, token_create
+from apps.audit.models import AuditEvent
 from apps.audit.services import Actor
-from apps.clusters.models import Cluster
+from apps.clusters.models import Cluster, Node
 from apps.guests.models import Guest
 from apps.identity.services.users import user_create
 from apps.operations.models import Operation
@@ -23,6 +25,7 @@ def world():
     cluster = Cluster.objects.create(
         name="c", api_addresses=["h"], token_id="a@pve!t", token_secret="s", fingerprint="AA"
     )
+    Node.objects.create(cluster=cluster, name="pve1", online=True)
     tenants = {slug: Tenant.objects.create(name=slug, slug=slug) for slug in ("a", "b")}
     guests = {}
     for slug, vmid in (("a", 100), ("b", 200)):
@@ -50,7 +53,15 @@ def world():
     )
     client = APIClient()
     client.force_authenticate(alice)
-    return {"client": client, "operation_b": operation, "cluster": cluster}
+    token, secret = token_create(user=alice, name="ci", privsep=False)
+    token_client = APIClient()
+    token_client.credentials(HTTP_AUTHORIZATION=f"PVEAPIToken={token.tokenid}={secret}")
+    return {
+        "client": client,
+        "token_client": token_client,
+        "operation_b": operation,
+        "cluster": cluster,
+    }
 
 
 FOREIGN_REQUESTS = [
@@ -59,8 +70,10 @@ FOREIGN_REQUESTS = [
     ("post", "/api/v1/guests/200/status/start/"),
     ("post", "/api/v1/guests/200/status/stop/"),
     ("post", "/api/v1/guests/200/resize/"),
+    ("post", "/api/v1/guests/200/reinstall/"),
     ("get", "/api/v1/tenants/b/quota/"),
     ("get", "/api/v1/operations/{operation_b}/"),
+    ("get", "/api/v1/operations/{operation_b}/log/"),
     ("post", "/api/v1/operations/{operation_b}/cancel/"),
 ]
 
@@ -71,6 +84,41 @@ def test_foreign_objects_are_not_found(world, method, url) -> None:
     response = getattr(world["client"], method)(url.format(operation_b=world["operation_b"].pk))
     assert response.status_code == 404
     assert Operation.objects.count() == operations_before
+
+
+# Clusters and nodes are the operators' business: a tenant must not even learn their names.
+OPERATOR_ONLY_REQUESTS = [
+    ("get", "/api/v1/clusters/"),
+    ("get", "/api/v1/clusters/c/"),
+    ("post", "/api/v1/clusters/c/sync/"),
+    ("post", "/api/v1/clusters/c/test/"),
+    ("get", "/api/v1/clusters/c/nodes/"),
+    ("get", "/api/v1/clusters/c/nodes/pve1/"),
+    ("post", "/api/v1/clusters/c/nodes/pve1/maintenance/"),
+]
+
+
+def _call(client: APIClient, method: str, url: str):
+    if method == "post":
+        return client.post(url, {"maintenance": True}, format="json")
+    return getattr(client, method)(url)
+
+
+@pytest.mark.parametrize("via", ["client", "token_client"])
+@pytest.mark.parametrize(("method", "url"), OPERATOR_ONLY_REQUESTS)
+def test_operator_endpoints_are_not_found_by_tenant_users(world, via, method, url) -> None:
+    audit_events_before = AuditEvent.objects.count()
+    assert _call(world[via], method, url).status_code == 404
+    assert AuditEvent.objects.count() == audit_events_before
+    assert not Node.objects.filter(maintenance=True).exists()
+
+
+@pytest.mark.parametrize(("method", "url"), OPERATOR_ONLY_REQUESTS)
+def test_operator_endpoints_exist_for_operators(world, method, url) -> None:
+    """The 404s above come from the scoping, not from a mistyped URL."""
+    operator = APIClient()
+    operator.force_authenticate(user_create(userid="op@pve", password="x", is_staff=True))
+    assert _call(operator, method, url).status_code in (200, 202)
 
 
 def test_creating_in_a_foreign_tenant_is_not_found(world) -> None:
@@ -101,8 +149,18 @@ def test_every_api_route_is_covered_by_this_matrix() -> None:
         "v1/tenants/<str:slug>/quota/",
         "v1/operations/<uuid:operation_id>/",
         "v1/operations/<uuid:operation_id>/cancel/",
+        "v1/operations/<uuid:operation_id>/log/",
         "v1/guests/<int:vmid>/resize/",
+        "v1/guests/<int:vmid>/reinstall/",
         "v1/guests/bulk/status/<str:action>/",
+        # Operators only: OPERATOR_ONLY_REQUESTS above.
+        "v1/clusters/",
+        "v1/clusters/<slug:name>/",
+        "v1/clusters/<slug:name>/sync/",
+        "v1/clusters/<slug:name>/test/",
+        "v1/clusters/<slug:name>/nodes/",
+        "v1/clusters/<slug:name>/nodes/<str:node>/",
+        "v1/clusters/<slug:name>/nodes/<str:node>/maintenance/",
         # Lists and catalogues: scoped per actor, checked above, or the same for everyone.
         "v1/operations/",
         "v1/tenants/",

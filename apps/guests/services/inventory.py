@@ -24,6 +24,11 @@ class GuestSyncReport:
     vanished: list[int] = field(default_factory=list)
     conflicts: list[int] = field(default_factory=list)
     pool_mismatches: list[int] = field(default_factory=list)
+    drifted: list[int] = field(default_factory=list)
+
+
+def _sizes(guest: Guest) -> dict[str, int]:
+    return {"cores": guest.cores, "memory_mb": guest.memory_mb, "disk_gb": guest.disk_gb}
 
 
 def guests_sync(*, cluster: Cluster) -> GuestSyncReport:
@@ -41,6 +46,12 @@ def guests_sync(*, cluster: Cluster) -> GuestSyncReport:
             guest.vmid: guest
             for guest in Guest.objects.select_for_update().filter(vmid__in=[g.vmid for g in found])
         }
+        # Sizes these guests change by the portal's own hand are not drift.
+        busy = set(
+            Operation.objects.exclude(state__in=Operation.TERMINAL_STATES).values_list(
+                "guest_id", flat=True
+            )
+        )
         for info in found:
             guest = known.get(info.vmid)
             if guest is not None and guest.cluster_id != cluster.pk:
@@ -51,6 +62,7 @@ def guests_sync(*, cluster: Cluster) -> GuestSyncReport:
             if guest is None:
                 guest = Guest(vmid=info.vmid, cluster=cluster)
                 report.added.append(info.vmid)
+            sizes_before = _sizes(guest)
             guest.node, guest.type, guest.name = info.node, info.type, info.name
             guest.status, guest.template, guest.pool = info.status, info.template, info.pool
             guest.tags, guest.lock = info.tags, info.lock
@@ -58,6 +70,19 @@ def guests_sync(*, cluster: Cluster) -> GuestSyncReport:
             guest.memory_mb = info.memory_bytes // MIB
             guest.disk_gb = -(-info.disk_bytes // GIB)  # rounded up: a partial GiB counts
             guest.last_seen_at, guest.vanished_at = now, None
+            drift = {
+                name: [before, after]
+                for (name, before), after in zip(
+                    sizes_before.items(), _sizes(guest).values(), strict=True
+                )
+                if before != after
+            }
+            if guest.pk and guest.tenant_id and drift and guest.pk not in busy:
+                # Changed on PVE behind the portal's back: it counts as it is now, and says so.
+                report.drifted.append(info.vmid)
+                audit_record(
+                    action="guests.drift", actor=SYSTEM, target=guest.acl_path, detail=drift
+                )
             if guest.tenant_id is None and info.pool in tenants_by_pool:
                 guest.tenant = tenants_by_pool[info.pool]
                 report.adopted.append(info.vmid)
@@ -88,6 +113,13 @@ def guests_sync(*, cluster: Cluster) -> GuestSyncReport:
             )
         )
         report.vanished = sorted(vanished.values_list("vmid", flat=True))
+        for vmid in report.vanished:
+            audit_record(
+                action="guests.vanished",
+                actor=SYSTEM,
+                target=f"/vms/{vmid}",
+                detail={"cluster": cluster.name},
+            )
         vanished.update(vanished_at=now, status="unknown")
     return report
 
