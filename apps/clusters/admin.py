@@ -84,7 +84,7 @@ class ClusterAddForm(forms.ModelForm):
 class NodeInline(admin.TabularInline):
     model = Node
     fields = ["name", "online", "maintenance", "cpu_count", "memory_total", "vanished_at"]
-    readonly_fields = ["name", "online", "cpu_count", "memory_total", "vanished_at"]
+    readonly_fields = ["name", "online", "maintenance", "cpu_count", "memory_total", "vanished_at"]
     extra = 0
     can_delete = False
 
@@ -171,11 +171,12 @@ class ClusterAdmin(AuditedModelAdmin):
 class NodeAdmin(AuditedModelAdmin):
     list_display = ["name", "cluster", "online", "maintenance", "cpu_count", "memory_total"]
     list_filter = ["cluster", "online", "maintenance"]
-    list_editable = ["maintenance"]
+    # Maintenance changes through the actions, which audit it as such.
     readonly_fields = [
         "cluster",
         "name",
         "online",
+        "maintenance",
         "cpu_usage",
         "cpu_count",
         "memory_used",

@@ -52,8 +52,15 @@ def operation_create(
     return operation
 
 
-# Who may cancel an operation: the privilege its kind needs on its target.
-CANCEL_PRIVILEGE = {"guest.create": "VM.Allocate", "guest.delete": "VM.Allocate"}
+# Who may cancel or retry an operation: the privilege its kind needs on its target (power
+# actions: VM.PowerMgmt).
+OPERATION_PRIVILEGE = {
+    "guest.create": "VM.Allocate",
+    "guest.delete": "VM.Allocate",
+    "guest.reinstall": "VM.Allocate",
+    "guest.resize": "VM.Config.Disk",
+    "guest.update": "VM.Config.Options",
+}
 
 
 def operation_cancel(*, operation: Operation, actor: Principal) -> Operation:
@@ -63,7 +70,7 @@ def operation_cancel(*, operation: Operation, actor: Principal) -> Operation:
 
     with transaction.atomic():
         operation = Operation.objects.select_for_update().get(pk=operation.pk)
-        require(actor, [CANCEL_PRIVILEGE.get(operation.kind, "VM.PowerMgmt")], operation.target)
+        require(actor, [OPERATION_PRIVILEGE.get(operation.kind, "VM.PowerMgmt")], operation.target)
         if operation.is_terminal:
             raise ValidationError(f"the operation has already {operation.state}")
         if not operation.cancel_requested_by:
@@ -110,7 +117,7 @@ def operation_retry(*, operation: Operation, actor: Principal) -> Operation:
             .select_related("cluster", "guest", "tenant")
             .get(pk=operation.pk)
         )
-        require(actor, [CANCEL_PRIVILEGE.get(operation.kind, "VM.PowerMgmt")], operation.target)
+        require(actor, [OPERATION_PRIVILEGE.get(operation.kind, "VM.PowerMgmt")], operation.target)
         step_params = operation.params.get("steps", [])
         steps = [
             (step.name, step_params[step.position]) for step in operation.steps.order_by("position")

@@ -121,17 +121,15 @@ def test_actions_and_node_maintenance(operator_client, pvesim, pve_token) -> Non
     assert "Lab: PVE 9." in tested.content.decode()
 
     node = Node.objects.get(cluster=cluster, name="pve2")
-    nodes = list(Node.objects.filter(cluster=cluster).order_by("cluster", "name"))
-    data = {"form-TOTAL_FORMS": "3", "form-INITIAL_FORMS": "3", "_save": "Save"}
-    for index, each in enumerate(nodes):
-        data[f"form-{index}-id"] = str(each.pk)
-        if each == node:
-            data[f"form-{index}-maintenance"] = "on"
-    operator_client.post("/admin/clusters/node/", data)
+    operator_client.post(
+        "/admin/clusters/node/",
+        {"action": "enter_maintenance", "_selected_action": [node.pk]},
+        follow=True,
+    )
     node.refresh_from_db()
     assert node.maintenance
     from apps.audit.models import AuditEvent
 
     assert AuditEvent.objects.filter(
-        action="clusters.node_modified", actor="op@pve", target=str(node)
+        action="clusters.node_maintenance_entered", actor="op@pve", target=str(node)
     ).exists()
