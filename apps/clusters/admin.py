@@ -14,6 +14,7 @@ from apps.clusters.services import (
     cluster_register,
     connection_test,
     endpoint_of,
+    fingerprint_clean,
     inventory_sync,
     node_maintenance_set,
 )
@@ -81,6 +82,41 @@ class ClusterAddForm(forms.ModelForm):
         )
 
 
+class ClusterChangeForm(forms.ModelForm):
+    """Addresses, certificate pinning and the VMID range of a registered cluster; the change is
+    saved only if the cluster still answers with its token through them."""
+
+    class Meta:
+        model = Cluster
+        fields = ["name", "api_addresses", "fingerprint", "ca_bundle"]
+
+    def clean_fingerprint(self) -> str:
+        try:
+            return fingerprint_clean(self.cleaned_data["fingerprint"])
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["fingerprint"]) from error
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            connection_test(
+                endpoint=ClusterEndpoint(
+                    addresses=tuple(data["api_addresses"]),
+                    token_id=self.instance.token_id,
+                    token_secret=self.instance.token_secret,
+                    fingerprint=data["fingerprint"],
+                    ca_bundle=data["ca_bundle"],
+                )
+            )
+        except ValueError as error:
+            raise ValidationError(str(error)) from error
+        except ProxmoxError as error:
+            raise ValidationError(f"connection test failed: {error.message}") from error
+        return data
+
+
 class NodeInline(admin.TabularInline):
     model = Node
     fields = ["name", "online", "maintenance", "cpu_count", "memory_total", "vanished_at"]
@@ -119,8 +155,7 @@ class ClusterAdmin(AuditedModelAdmin):
     actions = ["test_connection", "sync_now"]
 
     def get_form(self, request: HttpRequest, obj: Cluster | None = None, **kwargs: object):
-        if obj is None:
-            kwargs["form"] = ClusterAddForm
+        kwargs["form"] = ClusterAddForm if obj is None else ClusterChangeForm
         return super().get_form(request, obj, **kwargs)
 
     def save_model(

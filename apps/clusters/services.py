@@ -50,6 +50,18 @@ def connection_test(*, endpoint: ClusterEndpoint) -> ConnectionReport:
     )
 
 
+def fingerprint_clean(fingerprint: str) -> str:
+    """A SHA-256 fingerprint in PVE's form (AB:CD:...), or '' for none; ValidationError if it
+    is not one."""
+    if not fingerprint:
+        return ""
+    try:
+        digits = normalize_fingerprint(fingerprint)
+    except ValueError as error:
+        raise ValidationError({"fingerprint": str(error)}) from error
+    return ":".join(digits[i : i + 2] for i in range(0, 64, 2)).upper()
+
+
 def cluster_register(
     *,
     name: str,
@@ -65,13 +77,7 @@ def cluster_register(
     """Refuses (ValidationError) anything it could not use: bad input or a failing connection."""
     if not is_tokenid(token_id):
         raise ValidationError({"token_id": "a token id has the form user@realm!name"})
-    if fingerprint:
-        try:
-            fingerprint = ":".join(
-                normalize_fingerprint(fingerprint)[i : i + 2] for i in range(0, 64, 2)
-            ).upper()
-        except ValueError as error:
-            raise ValidationError({"fingerprint": str(error)}) from error
+    fingerprint = fingerprint_clean(fingerprint)
     cluster = Cluster(
         name=name,
         api_addresses=[a.strip() for a in api_addresses if a.strip()],

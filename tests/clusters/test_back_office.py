@@ -99,6 +99,48 @@ def test_back_office_registration_tests_the_connection_first(
     assert pve_token.secret not in page
 
 
+def test_back_office_changes_are_saved_only_if_the_cluster_still_answers(
+    operator_client, pvesim, pve_token
+) -> None:
+    call_command(
+        "cluster_add",
+        "lab",
+        "--address",
+        f"{pvesim.host}:{pvesim.port}",
+        "--token-id",
+        pve_token.token_id,
+        "--token-secret",
+        pve_token.secret,
+        "--fingerprint",
+        pvesim.fingerprint,
+    )
+    cluster = Cluster.objects.get(name="lab")
+    url = f"/admin/clusters/cluster/{cluster.pk}/change/"
+    form = {
+        "name": "lab",
+        "api_addresses": f'["{pvesim.host}:{pvesim.port}"]',
+        "fingerprint": pvesim.fingerprint,
+        "ca_bundle": "",
+        "vmid_range_start": "1000",
+        "vmid_range_end": "1999",
+        "nodes-TOTAL_FORMS": "0",
+        "nodes-INITIAL_FORMS": "0",
+    }
+    garbled = operator_client.post(url, {**form, "fingerprint": "not-a-fingerprint"})
+    assert garbled.status_code == 200
+    assert "fingerprint" in garbled.content.decode()
+    wrong = operator_client.post(url, {**form, "fingerprint": "AA:" * 31 + "AA"})
+    assert "connection test failed" in wrong.content.decode()
+    cluster.refresh_from_db()
+    assert (cluster.fingerprint, cluster.vmid_range_start) == (pvesim.fingerprint, 100)
+
+    lower_case = pvesim.fingerprint.lower().replace(":", "")
+    saved = operator_client.post(url, {**form, "fingerprint": lower_case})
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    cluster.refresh_from_db()
+    assert (cluster.fingerprint, cluster.vmid_range_start) == (pvesim.fingerprint, 1000)
+
+
 def test_actions_and_node_maintenance(operator_client, pvesim, pve_token) -> None:
     call_command(
         "cluster_add",
