@@ -1,3 +1,7 @@
 """Websocket routes of every app, mounted under /ws/."""
 
-websocket_urlpatterns: list = []
+from apps.operations.routing import websocket_urlpatterns as operations_websockets
+
+websocket_urlpatterns: list = [
+    *operations_websockets,
+]

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from django.db import transaction
 
-from apps.access.services import acl_modify
 from apps.clusters.models import Cluster
 from apps.clusters.services import (
     cluster_credentials_update,
@@ -24,7 +23,7 @@ from apps.proxmox.bootstrap import token_create_with_password
 from apps.proxmox.errors import ProxmoxAuthenticationFailed, ProxmoxTlsMismatch
 from apps.tenancy.models import Plan, Tenant
 from apps.tenancy.resources import Resources
-from apps.tenancy.services import plan_create, tenant_create
+from apps.tenancy.services import plan_create, tenant_admin_grant, tenant_create
 
 DEMO_CLUSTER = "pvesim"
 
@@ -60,7 +59,7 @@ DEMO_PLANS = (
 def seed_demo() -> tuple[DemoLogin, ...]:
     """Create the demo tenant, plans and accounts (or reset their passwords); return the logins.
 
-    alice administers the tenant `acme` (PVEVMAdmin on its pool) and can create guests from the
+    alice administers the tenant `acme` (its guests and users) and can create guests from the
     plans within its quota.
     """
     tenant = Tenant.objects.filter(slug=DEMO_TENANT).first() or tenant_create(
@@ -86,7 +85,7 @@ def seed_demo() -> tuple[DemoLogin, ...]:
             user.set_password(login.password)
             user.is_active = True
             user.save(update_fields=["password", "is_active"])
-    acl_modify(path=f"/pool/{DEMO_TENANT}", roles=["PVEVMAdmin"], users=["alice@pve"])
+    tenant_admin_grant(tenant=tenant, user=User.objects.get(username="alice@pve"))
     return DEMO_LOGINS
 
 

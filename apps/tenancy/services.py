@@ -3,11 +3,16 @@
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.access.models import Group, Pool
+from apps.access.services import acl_modify, group_create, group_modify, pool_create
 from apps.audit.services import SYSTEM, Actor, audit_record
 from apps.clusters.models import Cluster
+from apps.identity.models import User
+from apps.identity.services.users import user_create
 from apps.tenancy.models import Plan, Quota, Reservation, Tenant
 from apps.tenancy.resources import Resources
 from apps.tenancy.selectors import reserved
@@ -75,15 +80,47 @@ def reservation_release(*, operation: object) -> None:
 
 
 def tenant_create(*, slug: str, name: str, limits: Resources, actor: Actor = SYSTEM) -> Tenant:
+    """The tenant, its quota, its pool (guests' grants reach them through it) and its group
+    (whose members its administrators manage), both named by the slug."""
     tenant = Tenant(slug=slug, name=name)
     tenant.full_clean()
+    if Pool.objects.filter(name=slug).exists() or Group.objects.filter(name=slug).exists():
+        raise ValidationError({"slug": f"a pool or group named '{slug}' already exists"})
     with transaction.atomic():
         tenant.save()
         audit_record(
             action="tenancy.tenant_created", actor=actor, target=slug, detail={"name": name}
         )
         quota_set(tenant=tenant, limits=limits, actor=actor)
+        pool_create(name=slug, comment=name, actor=actor)
+        group_create(name=slug, comment=f"Users of {name}", actor=actor)
     return tenant
+
+
+def tenant_admin_create(
+    *, tenant: Tenant, userid: str, password: str | None, actor: Actor = SYSTEM
+) -> User:
+    """A user who runs the tenant: PVEVMAdmin on its pool (guests), PVEUserAdmin on its group
+    (its users), and a member of that group."""
+    with transaction.atomic():
+        user = user_create(userid=userid, password=password, tenant=tenant, actor=actor)
+        tenant_admin_grant(tenant=tenant, user=user, actor=actor)
+    return user
+
+
+def tenant_admin_grant(*, tenant: Tenant, user: User, actor: Actor = SYSTEM) -> None:
+    group = Group.objects.get(name=tenant.slug)
+    with transaction.atomic():
+        group_modify(group=group, members=[*group.members.all(), user], actor=actor)
+        acl_modify(
+            path=f"/pool/{tenant.slug}", roles=["PVEVMAdmin"], users=[user.username], actor=actor
+        )
+        acl_modify(
+            path=f"/access/groups/{tenant.slug}",
+            roles=["PVEUserAdmin"],
+            users=[user.username],
+            actor=actor,
+        )
 
 
 def plan_create(

@@ -70,7 +70,7 @@ def test_membership_set_directly_invalidates(make_user: MakeUser) -> None:
     assert not engine.has_privileges(ann, "/", "Sys.Audit")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_commit_bumps_the_shared_version_and_checks_then_cost_no_query(
     make_user: MakeUser, django_assert_num_queries
 ) -> None:
@@ -84,7 +84,7 @@ def test_commit_bumps_the_shared_version_and_checks_then_cost_no_query(
             assert engine.has_privileges(ann, f"/vms/{vmid}", "VM.Audit")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_changes_committed_by_another_connection_are_seen(make_user: MakeUser) -> None:
     ann = make_user("ann@pve")
     group_create(name="ops")
@@ -103,7 +103,7 @@ def test_changes_committed_by_another_connection_are_seen(make_user: MakeUser) -
     assert engine.has_privileges(ann, "/nodes/pve1", "Sys.Console")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_another_process_bumping_the_version_forces_a_rebuild(
     make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -119,7 +119,7 @@ def test_another_process_bumping_the_version_forces_a_rebuild(
     assert engine.has_privileges(ann, "/", "Sys.Audit")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_change_is_forgotten(make_user: MakeUser) -> None:
     ann = make_user("ann@pve")
     with pytest.raises(RuntimeError):
@@ -129,7 +129,7 @@ def test_a_rolled_back_change_is_forgotten(make_user: MakeUser) -> None:
         assert not engine.has_privileges(ann, "/", "Sys.Audit")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_savepoint_is_forgotten_inside_the_transaction(make_user: MakeUser) -> None:
     ann = make_user("ann@pve")
     with transaction.atomic():
@@ -142,7 +142,7 @@ def test_a_rolled_back_savepoint_is_forgotten_inside_the_transaction(make_user: 
     assert not engine.has_privileges(ann, "/nodes", "Sys.Audit")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_lost_version_key_means_a_rebuild(
     make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:

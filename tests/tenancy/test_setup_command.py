@@ -4,6 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from apps.access.engine import has_privileges
+from apps.access.models import Pool
 from apps.identity.models import User
 from apps.tenancy.models import Plan, Tenant
 
@@ -49,6 +50,11 @@ def test_operator_tenant_with_admin_and_plan(capsys) -> None:
     boss = User.objects.get(username="boss@pve")
     assert boss.tenant == Tenant.objects.get(slug="acme")
     assert has_privileges(boss, "/pool/acme", ["VM.Allocate"])
+    # The tenant's group: its admin is a member and manages its users.
+    assert boss.access_groups.filter(name="acme").exists()
+    assert has_privileges(boss, "/access/groups/acme", ["User.Modify"])
+    assert not has_privileges(boss, "/access/groups/other", ["User.Modify"])
+    assert Pool.objects.filter(name="acme").exists()
     assert Tenant.objects.get(slug="acme").quota.guests == 5
     assert Plan.objects.get(slug="small").memory_mb == 1024
     assert "Plan small created." in capsys.readouterr().out
@@ -70,3 +76,10 @@ def test_a_failing_step_leaves_nothing_behind() -> None:
     assert not Tenant.objects.filter(slug="acme").exists()
     with pytest.raises(CommandError):
         call_command("portal_setup", "tenant", "bad slug!", "--name", "Bad")
+
+
+def test_a_tenant_whose_pool_or_group_name_is_taken_is_refused() -> None:
+    call_command("pveum", "group", "add", "taken")
+    with pytest.raises(CommandError, match="a pool or group named 'taken' already exists"):
+        call_command("portal_setup", "tenant", "taken", "--name", "Taken")
+    assert not Tenant.objects.filter(slug="taken").exists()

@@ -2,12 +2,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from apps.access.services import acl_modify
 from apps.clusters.models import Cluster
 from apps.identity.services.users import user_create
-from apps.tenancy.models import Tenant
 from apps.tenancy.resources import Resources
-from apps.tenancy.services import plan_create, tenant_create
+from apps.tenancy.services import plan_create, tenant_admin_create, tenant_create
 
 
 class Command(BaseCommand):
@@ -82,7 +80,9 @@ class Command(BaseCommand):
         )
         tenant = tenant_create(slug=options["slug"], name=options["name"], limits=limits)
         if options["admin"]:
-            tenant_admin(tenant=tenant, userid=options["admin"], password=options["admin_password"])
+            tenant_admin_create(
+                tenant=tenant, userid=options["admin"], password=options["admin_password"]
+            )
         self.stdout.write(f"Tenant {tenant.slug} created.")
 
     def _plan(self, options: dict) -> None:
@@ -102,8 +102,3 @@ class Command(BaseCommand):
             templates=options["template"],
         )
         self.stdout.write(f"Plan {plan.slug} created.")
-
-
-def tenant_admin(*, tenant: Tenant, userid: str, password: str | None) -> None:
-    user_create(userid=userid, password=password, tenant=tenant)
-    acl_modify(path=f"/pool/{tenant.slug}", roles=["PVEVMAdmin"], users=[userid])
