@@ -26,6 +26,7 @@ urlpatterns = [
         name="guest-bulk-power",
     ),
     path("v1/guests/<int:vmid>/resize/", guest_views.GuestResizeApi.as_view(), name="guest-resize"),
+    path("v1/guests/<int:vmid>/clone/", guest_views.GuestCloneApi.as_view(), name="guest-clone"),
     path(
         "v1/guests/<int:vmid>/reinstall/",
         guest_views.GuestReinstallApi.as_view(),

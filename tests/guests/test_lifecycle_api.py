@@ -308,3 +308,35 @@ def test_racing_requests_with_one_idempotency_key_make_one_guest(alice_api, acme
     assert len({operation_id for _status, operation_id in answers}) == 1
     assert Guest.objects.filter(name="race").count() == 1
     assert Reservation.objects.count() == 1
+
+
+def test_a_clone_is_a_full_copy_counted_against_the_quota(
+    alice_api, acme, small, worker, pvesim_root
+) -> None:
+    source = Guest.objects.get(
+        pk=run(
+            alice_api.post("/api/v1/guests/", {"name": "base", "plan": "small", "template": 9000})
+        ).guest_id
+    )
+    Plan.objects.create(name="Roomy", slug="roomy", cores=2, memory_mb=2048, disk_gb=50)
+    copied = run(
+        alice_api.post(
+            f"/api/v1/guests/{source.vmid}/clone/", {"name": "base-copy", "plan": "roomy"}
+        )
+    )
+    copy = Guest.objects.get(pk=copied.guest_id)
+    config = pve_config(pvesim_root, copy)
+    assert (copy.status, copy.tenant, copy.plan.slug) == ("running", acme, "roomy")
+    assert f"vm-{copy.vmid}-disk" in config["scsi0"]  # its own disk, not a link to the source
+    assert "size=50G" in config["scsi0"]
+    assert tenant_guest_usage(tenant=acme) == Resources(
+        guests=2, vcpus=4, memory_mb=4096, disk_gb=90
+    )
+    over = alice_api.post(f"/api/v1/guests/{source.vmid}/clone/", {"name": "third"})
+    assert over.status_code == 409
+    assert set(over.json()["exceeded"]) == {"guests", "vcpus", "memory_mb", "disk_gb"}
+    smaller = alice_api.post(
+        f"/api/v1/guests/{copy.vmid}/clone/", {"name": "smaller", "plan": "small"}
+    )
+    assert smaller.status_code == 400
+    assert "the copy needs 50 GiB" in smaller.json()["plan"][0]

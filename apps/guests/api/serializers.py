@@ -108,6 +108,13 @@ class GuestReinstallSerializer(GuestAccessSerializer):
     )
 
 
+class GuestCloneSerializer(GuestAccessSerializer):
+    name = serializers.CharField(max_length=63)
+    plan = serializers.SlugField(
+        required=False, help_text="The copy's plan (slug); the source's plan when omitted."
+    )
+
+
 class GuestUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=63, required=False)
     tags = serializers.ListField(

@@ -15,6 +15,7 @@ from apps.guests import selectors, services
 from apps.guests.api.serializers import (
     BulkPowerResultSerializer,
     BulkPowerSerializer,
+    GuestCloneSerializer,
     GuestCreateSerializer,
     GuestReinstallSerializer,
     GuestResizeSerializer,
@@ -188,6 +189,34 @@ class GuestReinstallApi(APIView):
                 template_vmid=values.get("template"),
                 ostemplate=values.get("ostemplate"),
                 access=data.access(),
+                idempotency_key=key,
+            ),
+        )
+
+
+class GuestCloneApi(APIView):
+    @extend_schema(
+        request=GuestCloneSerializer,
+        responses={202: OperationSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    def post(self, request: Request, vmid: int) -> Response:
+        """A new guest of the same tenant with a full copy of this one's disks."""
+        actor = actor_of(request)
+        source = selectors.guest_get(actor=actor, vmid=vmid)
+        data = GuestCloneSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        plan = get_object_or_404(Plan, slug=values["plan"]) if "plan" in values else None
+        return submit(
+            request,
+            actor,
+            lambda key: services.guest_copy(
+                source=source,
+                name=values["name"],
+                plan=plan,
+                access=data.access(),
+                actor=actor,
                 idempotency_key=key,
             ),
         )

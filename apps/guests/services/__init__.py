@@ -1,6 +1,11 @@
 """Guest services: what the API, admin, tasks and commands call to change guests."""
 
-from apps.guests.services.create import container_create, guest_create, vm_create_from_iso
+from apps.guests.services.create import (
+    container_create,
+    guest_copy,
+    guest_create,
+    vm_create_from_iso,
+)
 from apps.guests.services.inventory import GuestSyncReport, guests_sync, images_sync
 from apps.guests.services.lifecycle import guest_delete, guest_power, guest_resize, guest_update
 from apps.guests.services.reinstall import guest_reinstall
@@ -11,6 +16,7 @@ __all__ = [
     "GuestAccess",
     "GuestSyncReport",
     "container_create",
+    "guest_copy",
     "guest_create",
     "guest_delete",
     "guest_power",

@@ -218,3 +218,52 @@ def container_create(
         build_steps=container_steps(ostemplate, access),
         idempotency_key=idempotency_key,
     )
+
+
+def guest_copy(
+    *,
+    source: Guest,
+    name: str,
+    actor: Principal,
+    plan: Plan | None = None,
+    access: GuestAccess | None = None,
+    idempotency_key: str = "",
+) -> Operation:
+    """A new guest of the same tenant, a full copy of `source`'s disks, sized by `plan` (the
+    source's plan when none is named; the disk only grows) and counted like any create."""
+    access = access or GuestAccess()
+    check_guest_name(name)
+    access.check(source.type)
+    plan = plan or source.plan
+    if plan is None:
+        raise ValidationError({"plan": "the guest has no plan: name the plan for the copy"})
+    if source.tenant is None or source.template or source.vanished_at is not None:
+        raise ValidationError(f"guest {source.vmid} cannot be copied")
+    if plan.disk_gb < source.disk_gb:
+        raise ValidationError(
+            {
+                "plan": f"plan '{plan.slug}' has a {plan.disk_gb} GiB disk; the copy needs "
+                f"{source.disk_gb} GiB"
+            }
+        )
+    if source.type == Guest.Type.LXC and source.status != "stopped":
+        raise ValidationError(f"container {source.vmid} must be stopped to be copied")
+    check_plan_offers(plan=plan, cluster=source.cluster, source=None, source_field="plan")
+    require(actor, ["VM.Clone"], source.acl_path)
+    configure = access.cloud_init() if source.type == Guest.Type.QEMU else {}
+    build_steps = [
+        ("guest_clone", {"template_vmid": source.vmid}),
+        ("guest_configure", configure),  # also the plan's cores and memory
+        ("guest_grow_disk", {}),
+    ]
+    return _create_operation(
+        tenant=source.tenant,
+        plan=plan,
+        cluster=source.cluster,
+        guest_type=source.type,
+        name=name,
+        actor=actor,
+        detail={"copy_of": source.vmid},
+        build_steps=build_steps,
+        idempotency_key=idempotency_key,
+    )

@@ -58,9 +58,11 @@ def check_guest_name(name: str) -> None:
         )
 
 
-def check_plan_offers(*, plan: Plan, cluster: Cluster, source: str, source_field: str) -> None:
+def check_plan_offers(
+    *, plan: Plan, cluster: Cluster, source: str | None, source_field: str
+) -> None:
     """The plan must be on offer, on this cluster, for this template (`source` is the name of a
-    template or the file name of an image)."""
+    template or the file name of an image; None for a copy of the tenant's own guest)."""
     if not plan.active:
         raise ValidationError({"plan": f"plan '{plan.slug}' is no longer offered"})
     clusters = plan.clusters.all()
@@ -68,7 +70,7 @@ def check_plan_offers(*, plan: Plan, cluster: Cluster, source: str, source_field
         raise ValidationError(
             {source_field: f"plan '{plan.slug}' is not offered on cluster '{cluster.name}'"}
         )
-    if not plan.offers_template(source):
+    if source is not None and not plan.offers_template(source):
         raise ValidationError({source_field: f"plan '{plan.slug}' does not offer '{source}'"})
 
 
