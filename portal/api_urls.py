@@ -1,7 +1,7 @@
 """The REST API, version 1, and its OpenAPI schema."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from apps.clusters.api import views as cluster_views
 from apps.guests.api import templates as template_views
@@ -13,6 +13,8 @@ app_name = "api"
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     path("v1/guests/", guest_views.GuestListApi.as_view(), name="guest-list"),
     path("v1/guests/<int:vmid>/", guest_views.GuestDetailApi.as_view(), name="guest-detail"),
     path(

@@ -55,6 +55,7 @@ THIRD_PARTY_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
     "allauth.usersessions",
@@ -220,6 +221,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Proxmox VE self-service portal API",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Operations and their steps both have a `state`; each gets its own enum.
     "ENUM_NAME_OVERRIDES": {
         "OperationStateEnum": "apps.operations.models.Operation.State",

@@ -22,3 +22,18 @@ def test_schema_lists_the_endpoints_and_the_token_scheme(client, django_user_mod
         "/api/v1/operations/{operation_id}/",
     } <= set(schema["paths"])
     assert schema["components"]["securitySchemes"]["apiToken"]["scheme"] == "bearer"
+
+
+def test_browsable_docs_are_served_without_a_cdn(client) -> None:
+    from django.contrib.staticfiles import finders
+
+    from apps.identity.services.users import user_create
+
+    client.force_login(user_create(userid="reader@pve", password="x"))
+    for url in ("/api/docs/", "/api/redoc/"):
+        page = client.get(url).content.decode()
+        assert "/api/schema/" in page
+        assert "cdn" not in page.lower()
+    swagger = client.get("/api/docs/").content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in swagger
+    assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")

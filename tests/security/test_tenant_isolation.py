@@ -160,6 +160,8 @@ def test_every_api_route_is_covered_by_this_matrix() -> None:
         "api/v1/templates/",
         "api/v1/images/",
         "api/schema/",
+        "api/docs/",
+        "api/redoc/",
         # Answers per VMID, a foreign one as "no such guest": test_bulk_actions_refuse_...
         "api/v1/guests/bulk/status/<str:action>/",
     }
