@@ -16,6 +16,7 @@ from apps.guests.services import images_sync
 from apps.operations.models import Operation
 from apps.tenancy.models import Plan, Reservation
 from apps.tenancy.resources import Resources
+from apps.tenancy.services import quota_set
 from tests.guests.conftest import wait_until_terminal
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -340,3 +341,54 @@ def test_a_clone_is_a_full_copy_counted_against_the_quota(
     )
     assert smaller.status_code == 400
     assert "the copy needs 50 GiB" in smaller.json()["plan"][0]
+
+
+def test_twenty_concurrent_creates_for_five_slots_make_exactly_five_guests(
+    alice_api, acme, worker, pvesim_root
+) -> None:
+    """The issue's race, through the API and to the end: 5 guests run, 15 clear refusals, and
+    the quota's usage is the sum of the live guests."""
+    Plan.objects.create(name="Nano", slug="nano", cores=1, memory_mb=256, disk_gb=8)
+    quota_set(tenant=acme, limits=Resources(guests=5, vcpus=10, memory_mb=8192, disk_gb=100))
+    start = threading.Barrier(20)
+    answers: list[object] = []
+    lock = threading.Lock()
+
+    def request(index: int) -> None:
+        start.wait()
+        try:
+            response = alice_api.post(
+                "/api/v1/guests/",
+                {"name": f"race{index}", "plan": "nano", "template": 9000},
+                format="json",
+            )
+            with lock:
+                answers.append(response)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=request, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    accepted = [a for a in answers if a.status_code == 202]
+    refused = [a for a in answers if a.status_code == 409]
+    assert (len(accepted), len(refused)) == (5, 15)
+    assert all(a.json()["exceeded"].keys() == {"guests"} for a in refused)
+    for answer in accepted:
+        operation = wait_until_terminal(answer.json()["id"], timeout=60)
+        assert operation.state == "succeeded", operation.error
+    live = Guest.objects.filter(tenant=acme, template=False)
+    assert live.count() == 5
+    assert {g.status for g in live} == {"running"}
+    assert tenant_guest_usage(tenant=acme) == Resources(
+        guests=5,
+        vcpus=sum(g.cores for g in live),
+        memory_mb=sum(g.memory_mb for g in live),
+        disk_gb=sum(g.disk_gb for g in live),
+    )
+    assert not Reservation.objects.filter(released_at__isnull=True).exists()
+    on_pve = [g for g in pvesim_root.cluster.resources.get(type="vm") if g.get("pool") == acme.slug]
+    assert len(on_pve) == 5

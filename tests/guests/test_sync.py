@@ -4,8 +4,8 @@ import pytest
 
 from apps.audit.models import AuditEvent
 from apps.clusters.services import cluster_register
-from apps.guests.models import Guest
-from apps.guests.services import guests_sync
+from apps.guests.models import Guest, Image
+from apps.guests.services import guests_sync, images_sync
 from apps.tenancy.models import Tenant
 from tests.guests.conftest import wait_for_task
 from tests.services.pve_access import make_token
@@ -125,6 +125,7 @@ def test_two_syncs_of_one_cluster_at_once_do_not_collide(cluster, cloned_vmid) -
     def sync() -> None:
         try:
             guests_sync(cluster=cluster)
+            images_sync(cluster=cluster)
         except Exception as error:  # collected for the assertion below
             errors.append(error)
         finally:
@@ -138,3 +139,4 @@ def test_two_syncs_of_one_cluster_at_once_do_not_collide(cluster, cloned_vmid) -
 
     assert errors == []
     assert Guest.objects.filter(vmid=cloned_vmid).count() == 1
+    assert Image.objects.filter(cluster=cluster).count() == images_sync(cluster=cluster)

@@ -153,6 +153,8 @@ def images_sync(*, cluster: Cluster) -> int:
         if storage.shared:
             shared_done.add(storage.storage)
     with transaction.atomic():
+        # Two syncs of one cluster at once (beat and "sync now") must not both insert.
+        Cluster.objects.select_for_update().get(pk=cluster.pk)
         Image.objects.filter(cluster=cluster).delete()
         Image.objects.bulk_create(found)
     return len(found)
