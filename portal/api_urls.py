@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from apps.clusters.api import views as cluster_views
+from apps.guests.api import snapshots as snapshot_views
 from apps.guests.api import templates as template_views
 from apps.guests.api import views as guest_views
 from apps.operations.api import views as operation_views
@@ -33,6 +34,21 @@ urlpatterns = [
         "v1/guests/<int:vmid>/reinstall/",
         guest_views.GuestReinstallApi.as_view(),
         name="guest-reinstall",
+    ),
+    path(
+        "v1/guests/<int:vmid>/snapshots/",
+        snapshot_views.SnapshotListApi.as_view(),
+        name="guest-snapshot-list",
+    ),
+    path(
+        "v1/guests/<int:vmid>/snapshots/<str:name>/",
+        snapshot_views.SnapshotDetailApi.as_view(),
+        name="guest-snapshot-detail",
+    ),
+    path(
+        "v1/guests/<int:vmid>/snapshots/<str:name>/rollback/",
+        snapshot_views.SnapshotRollbackApi.as_view(),
+        name="guest-snapshot-rollback",
     ),
     path("v1/templates/", template_views.TemplateListApi.as_view(), name="template-list"),
     path("v1/images/", template_views.ImageListApi.as_view(), name="image-list"),

@@ -8,7 +8,11 @@ from apps.identity.views import login_view
 urlpatterns = [
     path("", include("apps.core.urls")),
     path("", include("apps.web.urls")),
+    path("", include("apps.guests.urls")),
+    path("", include("apps.operations.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("apps.identity.urls")),
+    path("", include("apps.consoles.urls")),
     # allauth's own pages (password reset, e-mail, sessions) link here: one login page for all.
     path("accounts/login/", login_view, name="account_login"),
     path("accounts/", include("allauth.urls")),

@@ -21,12 +21,16 @@ from itertools import count
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
+from django.dispatch import Signal
 
 from apps.access.models import AclEntry, ApiToken, Group, Pool, PoolGuest, PoolStorage, Role
 from pvecore import acl as pve
 from pvecore.privileges import PRIVILEGES
 
 VERSION_KEY = "access:model-version"
+# Sent once a change of access is committed (after the version bump), e.g. so that open
+# consoles re-check their privilege (apps/consoles).
+access_model_changed = Signal()
 ALL_PRIVILEGES = frozenset(PRIVILEGES)
 
 
@@ -183,6 +187,7 @@ def bump_shared_version() -> None:
         cache.incr(VERSION_KEY)
     except ValueError:
         cache.set(VERSION_KEY, time.time_ns(), timeout=None)
+    access_model_changed.send(sender=None)
 
 
 @dataclass

@@ -86,3 +86,25 @@ class Image(models.Model):
     def file_name(self) -> str:
         """'local:iso/debian-12.iso' -> 'debian-12.iso': what plan patterns are matched against."""
         return self.volid.rsplit("/", 1)[-1].split(":", 1)[-1]
+
+
+class Snapshot(models.Model):
+    """A guest's snapshot as PVE last reported it: the mirror its tenant's `snapshots` quota and
+    its plan's per-guest limit count. PVE owns the truth; listing a guest's snapshots and every
+    snapshot operation bring the mirror up to date."""
+
+    guest = models.ForeignKey(Guest, on_delete=models.CASCADE, related_name="snapshots")
+    name = models.CharField(max_length=40)
+    description = models.TextField(blank=True)
+    parent = models.CharField(max_length=40, blank=True)
+    vmstate = models.BooleanField(default=False, help_text=_("Includes the VM's RAM state."))
+    snaptime = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["guest", "snaptime", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["guest", "name"], name="unique_snapshot_per_guest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.guest.vmid}@{self.name}"

@@ -6,7 +6,7 @@ from django.http import Http404
 from apps.access.engine import Principal, filter_by_vmid
 from apps.clusters.models import Cluster
 from apps.clusters.placement import NoCapacity
-from apps.guests.models import CREATING, Guest, Image
+from apps.guests.models import CREATING, Guest, Image, Snapshot
 from apps.tenancy.models import Plan, Tenant
 from apps.tenancy.resources import Resources
 
@@ -28,8 +28,8 @@ def guest_get(*, actor: Principal, vmid: int) -> Guest:
 
 
 def tenant_guest_usage(*, tenant: Tenant) -> Resources:
-    """What a tenant's live guests count against its quota. Guests still being created are
-    counted by their operation's reservation instead."""
+    """What a tenant's live guests (and their snapshots) count against its quota. Guests still
+    being created are counted by their operation's reservation instead."""
     guests = Guest.objects.filter(tenant=tenant, vanished_at__isnull=True, template=False).exclude(
         status=CREATING
     )
@@ -41,6 +41,8 @@ def tenant_guest_usage(*, tenant: Tenant) -> Resources:
         vcpus=totals["vcpus"] or 0,
         memory_mb=totals["memory_mb"] or 0,
         disk_gb=totals["disk_gb"] or 0,
+        # The snapshots of those guests, as last seen on PVE (services/snapshots.py).
+        snapshots=Snapshot.objects.filter(guest__in=guests).count(),
     )
 
 

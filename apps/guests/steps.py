@@ -12,7 +12,7 @@ from apps.clusters.models import Storage
 from apps.clusters.placement import NoCapacity, node_choose
 from apps.clusters.services import client_for
 from apps.core.crypto import decrypt_secret
-from apps.guests.models import Guest, Image
+from apps.guests.models import Guest, Image, Snapshot
 from apps.guests.selectors import vmid_candidate
 from apps.operations.models import Operation, Step
 from apps.operations.runner import (
@@ -27,7 +27,11 @@ from apps.operations.runner import (
 )
 from apps.proxmox import guests as pve_guests
 from apps.proxmox.client import PveClient
-from apps.proxmox.errors import ProxmoxExists, ProxmoxOutcomeUnknown, ProxmoxUnavailable
+from apps.proxmox.errors import (
+    ProxmoxExists,
+    ProxmoxOutcomeUnknown,
+    ProxmoxUnavailable,
+)
 from apps.proxmox.inventory import GuestInfo
 from apps.proxmox.tasks import task_log, task_status, tasks_list
 from apps.tenancy.services import reservation_release
@@ -53,7 +57,7 @@ def _pve_task(
     *,
     reconcile: Callable[[], Found] | None = None,
 ) -> StepResult:
-    """Start the step's PVE task once (UPID stored under a row lock), then follow it.
+    """Start the step's PVE task once (its UPID stored), then follow it.
 
     With `reconcile`, a request whose answer was lost (or whose worker died before storing the
     UPID) is looked up on PVE before it is sent again; without, it fails the step."""
@@ -70,23 +74,22 @@ def _pve_task(
 
 
 def _submit(step: Step, submit: Callable[[], str], *, resend_safe: bool) -> None:
-    """Send the step's request; the step is marked started before, in its own transaction, so
-    a step found started without a UPID may have reached PVE and looks before sending again."""
+    """Send the step's request and store its UPID. The step is marked started first, so one
+    found started without a UPID may have reached PVE (the answer was lost, or the worker died
+    before storing it) and looks before sending again. No transaction is held over the request
+    (on SQLite it would stop every writer); the operation's claim keeps other workers off."""
     if step.started_at is None:
         step.state, step.started_at = Step.State.RUNNING, timezone.now()
         Step.objects.filter(pk=step.pk).update(state=step.state, started_at=step.started_at)
-    with transaction.atomic():
-        locked = Step.objects.select_for_update().get(pk=step.pk)
-        if not locked.upid:
-            try:
-                locked.upid = submit()
-            except ProxmoxOutcomeUnknown as error:
-                if not resend_safe:
-                    raise
-                # Retried with back-off: the next run looks at PVE first.
-                raise ProxmoxUnavailable(error.message, status=error.status) from error
-            locked.save(update_fields=["upid"])
-    step.refresh_from_db()
+    try:
+        upid = submit()
+    except ProxmoxOutcomeUnknown as error:
+        if not resend_safe:
+            raise
+        # Retried with back-off: the next run looks at PVE first.
+        raise ProxmoxUnavailable(error.message, status=error.status) from error
+    Step.objects.filter(pk=step.pk).update(upid=upid)
+    step.upid = upid
 
 
 def _follow(step: Step, client: PveClient) -> StepResult:
@@ -177,10 +180,15 @@ def _template_disk_is_shared(client: PveClient, template: Guest) -> bool:
 
 @step_handler("guest_clone")
 def run_guest_clone(*, operation: Operation, step: Step, params: dict) -> StepResult:
-    """Place the guest, then clone the template; another VMID if PVE already has this one."""
+    """Place the guest, then clone the template; another VMID if PVE already has this one.
+    A clone request whose answer was lost is looked up on PVE before it is sent again: the VMID
+    is its key, and PVE never makes two guests with one VMID."""
     guest = operation.guest
     client = client_for(operation.cluster)
     if not step.upid:
+        sent_before = step.started_at is not None
+        if sent_before and (found := _made_earlier(client, operation, step, guest)) is not None:
+            return found
         template = Guest.objects.get(vmid=params["template_vmid"])
         shared = _template_disk_is_shared(client, template)
         try:
@@ -194,8 +202,13 @@ def run_guest_clone(*, operation: Operation, step: Step, params: dict) -> StepRe
         taken: set[int] = set()
         for _attempt in range(MAX_VMID_RETRIES):
             try:
-                return _clone(step, client, guest, template, node.name, linked=shared)
+                # Linked clones share a template's disk; any other guest is copied in full.
+                linked = shared and template.template
+                return _clone(step, client, guest, template, node.name, linked=linked)
             except ProxmoxExists:
+                found = _made_earlier(client, operation, step, guest) if sent_before else None
+                if found is not None:  # an earlier request of this step made it
+                    return found
                 if params.get("keep_vmid"):  # a reinstall: the guest is this VMID
                     return Fail(f"PVE still has a guest {guest.vmid}; it was not destroyed")
                 taken.add(guest.vmid)
@@ -204,6 +217,7 @@ def run_guest_clone(*, operation: Operation, step: Step, params: dict) -> StepRe
                     guest,
                     vmid_candidate(cluster=operation.cluster, taken=frozenset(taken)),
                 )
+                sent_before = False  # nothing was ever asked for the new VMID
         return Fail(f"PVE reported {len(taken)} VMIDs in a row as taken: {sorted(taken)}")
     return _pve_task(step, client, lambda: "")
 
@@ -213,9 +227,8 @@ def _clone(
 ) -> StepResult:
     Guest.objects.filter(pk=guest.pk).update(node=node)
     guest.node = node
-    return _pve_task(
+    _submit(
         step,
-        client,
         lambda: pve_guests.guest_clone(
             client,
             node=template.node,
@@ -227,7 +240,48 @@ def _clone(
             pool=guest.pool,
             full=not linked,
         ),
+        resend_safe=True,
     )
+    return _follow(step, client)
+
+
+def _made_earlier(client: PveClient, operation: Operation, step: Step, guest: Guest) -> Found:
+    """Did an earlier request of this creating step reach PVE? The UPID of its task (create
+    tasks carry the new VMID), else the step's result as the guest on PVE tells it (a clone's
+    task carries the template's VMID), or None: nothing of ours is there, send again."""
+    info = pve_guests.guest_locate(client, vmid=guest.vmid)
+    if info is None or not _is_ours(info, guest):
+        return None
+    _set_node(guest, info.node)
+    if step.name != "guest_clone":
+        task_type = _task_type(guest, "create")
+        found = _task_of(client, step, node=info.node, task_type=task_type, vmid=guest.vmid)()
+        if found:
+            return found
+    if info.lock in ("clone", "create"):
+        if _creating_task_running(client, operation, guest):
+            return Wait(poll_seconds())
+        return Fail(f"PVE made guest {guest.vmid} but its task ended leaving it locked")
+    step.task_log = (
+        f"guest {guest.vmid} found on {info.node}, made by a request whose answer was lost"
+    )
+    return Done()
+
+
+def _creating_task_running(client: PveClient, operation: Operation, guest: Guest) -> bool:
+    """Whether the task making the guest still runs: the creating step's own task, else (its
+    UPID unknown) any clone of its template, or any create task of its VMID."""
+    step = operation.steps.filter(name__in=CREATING_STEPS).order_by("position").first()
+    if step is None:
+        return False
+    if step.upid:
+        return task_status(client, step.upid).running
+    if step.name == "guest_clone":
+        template = Guest.objects.get(vmid=operation.params["steps"][step.position]["template_vmid"])
+        node, task_type, vmid = template.node, _task_type(template, "clone"), template.vmid
+    else:
+        node, task_type, vmid = guest.node, _task_type(guest, "create"), guest.vmid
+    return bool(tasks_list(client, node=node, task_type=task_type, vmid=vmid, running_only=True))
 
 
 def _move_vmid(operation: Operation, guest: Guest, vmid: int) -> None:
@@ -256,13 +310,17 @@ def run_guest_configure(*, operation: Operation, step: Step, params: dict) -> St
         options["cipassword"] = decrypt_secret(params["password_encrypted"])
     if params.get("ipconfig0"):
         options["ipconfig0"] = params["ipconfig0"]
-    pve_guests.guest_config_update(
-        client_for(operation.cluster),
-        node=guest.node,
-        guest_type=guest.type,
-        vmid=guest.vmid,
-        **options,
-    )
+    try:
+        pve_guests.guest_config_update(
+            client_for(operation.cluster),
+            node=guest.node,
+            guest_type=guest.type,
+            vmid=guest.vmid,
+            **options,
+        )
+    except ProxmoxOutcomeUnknown as error:
+        # Absolute values: sending them again changes nothing if the first request arrived.
+        raise ProxmoxUnavailable(error.message, status=error.status) from error
     return Done()
 
 
@@ -282,6 +340,7 @@ def run_guest_grow_disk(*, operation: Operation, step: Step, params: dict) -> St
         size = parse_property_string(config[key], default_key="file").get("size", "0")
         if parse_size(size) >= disk_gb * 1024**3:
             return Done()
+        # An absolute size: a request sent again after a lost answer changes nothing more.
         return _pve_task(
             step,
             client,
@@ -293,13 +352,26 @@ def run_guest_grow_disk(*, operation: Operation, step: Step, params: dict) -> St
                 disk=key,
                 size=f"{disk_gb}G",
             ),
+            reconcile=_task_of(client, step, node=guest.node, task_type="resize", vmid=guest.vmid),
         )
     return _pve_task(step, client, lambda: "")
 
 
+@on_failure("guest.create")
+def undo_guest_create(operation: Operation) -> list[tuple[str, dict]]:
+    """A failed or cancelled create stops and destroys what PVE may have made, as recorded
+    steps (polled, retried); one that never sent its creating request has nothing to undo."""
+    sent = operation.steps.filter(name__in=CREATING_STEPS, started_at__isnull=False).exists()
+    if operation.guest is None or not sent:
+        return []
+    return [("guest_discard_stop", {}), ("guest_destroy", {"discard": True})]
+
+
 @on_finish("guest.create")
 def finish_guest_create(operation: Operation) -> None:
-    """Success: the guest counts itself now. Failure: no half guest is left behind silently."""
+    """Success: the guest counts itself now. Failure: no half guest is left behind silently;
+    what PVE made was destroyed by the cleanup steps (the row stays, flagged destroyed), or
+    the guest is flagged for an operator. Where PVE had nothing, the row goes."""
     guest = operation.guest
     with transaction.atomic():
         reservation_release(operation=operation)
@@ -308,40 +380,90 @@ def finish_guest_create(operation: Operation) -> None:
         if operation.state == Operation.State.SUCCEEDED:
             Guest.objects.filter(pk=guest.pk).update(last_seen_at=timezone.now())
             return
-        made = operation.steps.filter(name__in=CREATING_STEPS, upid__gt="").exists()
-        if not made:
+        destroy = operation.steps.filter(name="guest_destroy").first()
+        if destroy is None or (destroy.state == Step.State.DONE and not destroy.upid):
             pool_set_guest(vmid=guest.vmid, pool_name="")
             guest.delete()
             operation.guest = None
-            return
-    _destroy_half_made(operation, guest)
+        elif destroy.state == Step.State.DONE:
+            Guest.objects.filter(pk=guest.pk).update(status="destroyed", vanished_at=timezone.now())
+        else:
+            Guest.objects.filter(pk=guest.pk).update(status="error", vanished_at=None)
+            operation.error = f"{operation.error}; guest {guest.vmid} needs an operator"
 
 
-def _destroy_half_made(operation: Operation, guest: Guest) -> None:
-    """Ask PVE to destroy what the failed create made; if even that fails, flag the guest."""
-    try:
-        pve_guests.guest_destroy(
-            client_for(operation.cluster), node=guest.node, guest_type=guest.type, vmid=guest.vmid
+@step_handler("guest_discard_stop")
+def run_guest_discard_stop(*, operation: Operation, step: Step, params: dict) -> StepResult:
+    """A failed create's cleanup, before the destroy: wait for the task making the guest to
+    end, then stop the guest if it runs (PVE destroys stopped guests only). The row takes the
+    sizes PVE gave the guest: should the cleanup not finish, the guest is flagged and counts
+    as PVE has it (a clone stopped half way has its template's sizes)."""
+    guest = operation.guest
+    client = client_for(operation.cluster)
+    if not step.upid:
+        info = pve_guests.guest_locate(client, vmid=guest.vmid)
+        if info is None or not _is_ours(info, guest):
+            return Done()
+        Guest.objects.filter(pk=guest.pk).update(
+            node=info.node,
+            cores=info.cores,
+            memory_mb=info.memory_bytes // 1024**2,
+            disk_gb=-(-info.disk_bytes // 1024**3),  # rounded up, as the guest sync does
         )
-    except ProxmoxError as error:
-        Guest.objects.filter(pk=guest.pk).update(status="error", vanished_at=None)
-        operation.error = (
-            f"{operation.error}; cleanup failed, guest {guest.vmid} needs an "
-            f"operator: {error.message}"
-        )
-        return
-    Guest.objects.filter(pk=guest.pk).update(status="destroyed", vanished_at=timezone.now())
+        guest.node = info.node
+        if info.lock:
+            if _creating_task_running(client, operation, guest):
+                return Wait(poll_seconds())
+            return Fail(f"PVE keeps guest {guest.vmid} locked ({info.lock})")
+        if info.status == "stopped":
+            return Done()
+    return _pve_task(
+        step,
+        client,
+        lambda: pve_guests.guest_power(
+            client, node=guest.node, guest_type=guest.type, vmid=guest.vmid, action="stop"
+        ),
+        reconcile=_task_of(
+            client, step, node=guest.node, task_type=_task_type(guest, "stop"), vmid=guest.vmid
+        ),
+    )
 
 
 @step_handler("guest_destroy")
 def run_guest_destroy(*, operation: Operation, step: Step, params: dict) -> StepResult:
+    """Destroy the guest with its disks. A guest PVE no longer has counts as destroyed (an
+    earlier request whose answer was lost, an operator); in a create's cleanup (`discard`) a
+    guest under the VMID that is not the one the create made is left alone."""
     guest = operation.guest
     client = client_for(operation.cluster)
+    if not step.upid:
+        info = pve_guests.guest_locate(client, vmid=guest.vmid)
+        if info is None or (params.get("discard") and not _is_ours(info, guest)):
+            found = (
+                _task_of(
+                    client,
+                    step,
+                    node=guest.node,
+                    task_type=_task_type(guest, "destroy"),
+                    vmid=guest.vmid,
+                )()
+                if step.started_at
+                else None
+            )
+            if isinstance(found, str):  # the lost request's task: keep its record
+                Step.objects.filter(pk=step.pk).update(upid=found)
+                step.upid = found
+                return _follow(step, client)
+            return Done()
+        _set_node(guest, info.node)
     return _pve_task(
         step,
         client,
         lambda: pve_guests.guest_destroy(
             client, node=guest.node, guest_type=guest.type, vmid=guest.vmid
+        ),
+        reconcile=_task_of(
+            client, step, node=guest.node, task_type=_task_type(guest, "destroy"), vmid=guest.vmid
         ),
     )
 
@@ -370,9 +492,18 @@ def _disk_storage(cluster_id: int, node: str, disk_gb: int, content: str) -> Sto
 
 @step_handler("container_create")
 def run_container_create(*, operation: Operation, step: Step, params: dict) -> StepResult:
-    """Place the container on a node that has the template and room, then create it there."""
+    """Place the container on a node that has the template and room, then create it there. A
+    request whose answer was lost is looked up on PVE (its vzcreate task, the VMID) before it
+    is sent again."""
     guest = operation.guest
     client = client_for(operation.cluster)
+    if not step.upid and step.started_at is not None:
+        found = _made_earlier(client, operation, step, guest)
+        if isinstance(found, str):
+            Step.objects.filter(pk=step.pk).update(upid=found)
+            step.upid = found
+        elif found is not None:
+            return found
     if step.upid:
         return _pve_task(step, client, lambda: "")
     images = Image.objects.filter(cluster=operation.cluster, volid=params["ostemplate"])
@@ -389,9 +520,8 @@ def run_container_create(*, operation: Operation, step: Step, params: dict) -> S
         return Fail(f"no storage on {node.name} takes container disks of {guest.disk_gb} GiB")
     Guest.objects.filter(pk=guest.pk).update(node=node.name)
     guest.node = node.name
-    return _pve_task(
+    _submit(
         step,
-        client,
         lambda: pve_guests.container_create(
             client,
             node=node.name,
@@ -410,21 +540,30 @@ def run_container_create(*, operation: Operation, step: Step, params: dict) -> S
             ),
             net0=params.get("net0", "name=eth0,bridge=vmbr0,ip=dhcp"),
         ),
+        resend_safe=True,  # the VMID is its key: PVE makes no second guest with it
     )
+    return _follow(step, client)
 
 
 @on_finish("guest.resize")
 def finish_guest_resize(operation: Operation) -> None:
-    """The new sizes count from now on (they were held by the reservation until here)."""
+    """The new sizes count from now on (they were held by the reservation until here). A resize
+    that failed after PVE took the new cores and memory counts those: PVE has them."""
     with transaction.atomic():
         reservation_release(operation=operation)
-        if operation.state == Operation.State.SUCCEEDED and operation.guest is not None:
-            sizes = operation.params["resize"]
+        if operation.guest is None:
+            return
+        sizes = operation.params["resize"]
+        if operation.state == Operation.State.SUCCEEDED:
             Guest.objects.filter(pk=operation.guest_id).update(
                 cores=sizes["cores"],
                 memory_mb=sizes["memory_mb"],
                 disk_gb=sizes["disk_gb"],
                 plan_id=sizes.get("plan"),
+            )
+        elif operation.steps.filter(name="guest_configure", state=Step.State.DONE).exists():
+            Guest.objects.filter(pk=operation.guest_id).update(
+                cores=sizes["cores"], memory_mb=sizes["memory_mb"]
             )
 
 
@@ -504,8 +643,10 @@ def finish_guest_update(operation: Operation) -> None:
 def finish_guest_reinstall(operation: Operation) -> None:
     """A reinstall that failed after the old system was destroyed leaves the guest without a
     system: it stays the tenant's (same VMID, same quota) and says so, to be reinstalled."""
-    if operation.guest is None or operation.state == Operation.State.SUCCEEDED:
+    if operation.guest is None:
         return
     destroyed = operation.steps.filter(name="guest_destroy", state=Step.State.DONE).exists()
-    if destroyed:
+    if destroyed:  # its snapshots went with the old system
+        Snapshot.objects.filter(guest_id=operation.guest_id).delete()
+    if destroyed and operation.state != Operation.State.SUCCEEDED:
         Guest.objects.filter(pk=operation.guest_id).update(status="error")

@@ -13,16 +13,24 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from apps.clusters.services import client_for
 from apps.operations.models import Operation, Step
+from apps.operations.progress import progress_publish
 from apps.proxmox.errors import ProxmoxError
 from apps.proxmox.tasks import task_stop
 
 MAX_RETRIES = 5
-CLAIM_LEASE = timedelta(minutes=5)
+# A message may fire this much before the next look it was scheduled for (clock rounding).
+EARLY_TOLERANCE = timedelta(milliseconds=10)
+# Set in `params` while a failed or cancelled operation runs its cleanup steps: how it will end
+# ("as") and where its cleanup steps begin ("from"); the steps it did not get to are skipped.
+ENDING = "ending"
+# Step parameters with this suffix are encrypted secrets, dropped when the operation ends.
+SECRET_SUFFIX = "_encrypted"  # noqa: S105 (a name suffix, not a secret)
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +53,10 @@ class Fail:
 StepResult = Done | Wait | Fail
 StepHandler = Callable[..., StepResult]
 Finisher = Callable[[Operation], None]
+Undo = Callable[[Operation], list[tuple[str, dict]]]
 _HANDLERS: dict[str, StepHandler] = {}
 _FINISHERS: dict[str, Finisher] = {}
+_UNDOS: dict[str, Undo] = {}
 
 
 def step_handler(name: str) -> Callable[[StepHandler], StepHandler]:
@@ -68,8 +78,24 @@ def on_finish(kind: str) -> Callable[[Finisher], Finisher]:
     return register
 
 
+def on_failure(kind: str) -> Callable[[Undo], Undo]:
+    """`undo(operation)` names the steps that clean up after a failed or cancelled operation of
+    this kind (destroy what a create made on PVE). They are added to the operation and run like
+    any step, recorded, polled and retried, before it ends and its finisher runs."""
+
+    def register(undo: Undo) -> Undo:
+        _UNDOS[kind] = undo
+        return undo
+
+    return register
+
+
 def poll_seconds() -> float:
     return settings.OPERATIONS_POLL_SECONDS
+
+
+def claim_lease() -> timedelta:
+    return timedelta(seconds=settings.OPERATIONS_CLAIM_LEASE_SECONDS)
 
 
 def _finish(operation: Operation, state: Operation.State, error: str = "") -> None:
@@ -84,7 +110,12 @@ def _finish(operation: Operation, state: Operation.State, error: str = "") -> No
             logger.exception("finishing operation %s failed", operation.pk)
             operation.error = f"{operation.error}; finishing failed: {failure}".lstrip("; ")
     operation.finished_at, operation.next_check_at = timezone.now(), None
-    operation.save(update_fields=["state", "error", "finished_at", "next_check_at"])
+    # Secrets a step needed (a new guest's password) are not kept past the operation.
+    for params in operation.params.get("steps", []):
+        for key in [key for key in params if key.endswith(SECRET_SUFFIX)]:
+            del params[key]
+    operation.save(update_fields=["state", "error", "finished_at", "next_check_at", "params"])
+    progress_publish(operation)
 
 
 def _schedule(operation: Operation, seconds: float) -> float:
@@ -94,12 +125,21 @@ def _schedule(operation: Operation, seconds: float) -> float:
 
 
 def _claim(operation_id: str) -> bool:
-    """Only one worker advances an operation at a time (duplicate or redelivered messages)."""
+    """Only one worker advances an operation at a time (duplicate or redelivered messages), and
+    only once it is due: a copy of a message (the stalled sweep's, a redelivery) arriving after
+    another copy already ran and set the next look is dropped, so copies never multiply. A
+    cancel does not wait (unless the operation is already cleaning up)."""
     now = timezone.now()
+    due = (
+        Q(next_check_at__isnull=True)
+        | Q(next_check_at__lte=now + EARLY_TOLERANCE)
+        | (~Q(cancel_requested_by="") & ~Q(params__has_key=ENDING))
+    )
     return bool(
         Operation.objects.filter(pk=operation_id)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=now + CLAIM_LEASE)
+        .filter(due)
+        .update(claimed_until=now + claim_lease())
     )
 
 
@@ -118,15 +158,21 @@ def _advance(operation: Operation) -> float | None:
     if operation.is_terminal:
         return None
     if _cancel_requested(operation):
-        return None
+        return _cancel(operation)
     if operation.state == Operation.State.PENDING:
         operation.state, operation.started_at = Operation.State.RUNNING, timezone.now()
         operation.save(update_fields=["state", "started_at"])
+        progress_publish(operation)
     step_params = operation.params.get("steps", [])
-    for step in operation.steps.exclude(state=Step.State.DONE).order_by("position"):
+    ending = operation.params.get(ENDING)
+    to_run = operation.steps.filter(state__in=(Step.State.PENDING, Step.State.RUNNING))
+    if ending:
+        to_run = to_run.filter(position__gte=ending["from"])
+    for step in to_run.order_by("position"):
         if _cancel_requested(operation):
-            return None
+            return _cancel(operation)
         handler = _HANDLERS[step.name]
+        before = (step.state, step.upid)
         try:
             result = handler(operation=operation, step=step, params=step_params[step.position])
         except ProxmoxError as error:
@@ -140,21 +186,61 @@ def _advance(operation: Operation) -> float | None:
             logger.exception("step %s of operation %s failed", step.name, operation.pk)
             result = Fail(f"internal error in step {step.name} ({type(error).__name__})")
         if isinstance(result, Wait):
+            if (step.state, step.upid) != before:  # its PVE task started: pages show the UPID
+                progress_publish(operation)
             return _schedule(operation, result.seconds)
         step.finished_at = timezone.now()
         if isinstance(result, Fail):
             step.state = Step.State.FAILED
             step.save()
-            _finish(operation, Operation.State.FAILED, result.reason)
-            return None
+            return _fail(operation, Operation.State.FAILED, result.reason)
         step.state = Step.State.DONE
         step.save()
-    _finish(operation, Operation.State.SUCCEEDED)
+        progress_publish(operation)
+    if ending:
+        _finish(operation, ending["as"], operation.error)
+    else:
+        _finish(operation, Operation.State.SUCCEEDED)
     return None
 
 
+def _fail(operation: Operation, state: Operation.State, reason: str) -> float | None:
+    """End a failed or cancelled operation: first the cleanup steps its kind asks for (see
+    `on_failure`), then the finisher. A failing cleanup step ends it with both reasons."""
+    ending = operation.params.get(ENDING)
+    if ending:
+        _finish(operation, ending["as"], f"{operation.error}; cleanup failed: {reason}")
+        return None
+    undo = _UNDOS.get(operation.kind)
+    try:
+        steps = undo(operation) if undo is not None else []
+    except Exception:  # the operation still ends, with its own reason
+        logger.exception("planning the cleanup of operation %s failed", operation.pk)
+        steps = []
+    if not steps:
+        _finish(operation, state, reason)
+        return None
+    with transaction.atomic():
+        first = (operation.steps.aggregate(last=Max("position"))["last"] or 0) + 1
+        params = list(operation.params.get("steps", []))
+        params += [{}] * (first - len(params)) + [step_params for _name, step_params in steps]
+        Step.objects.bulk_create(
+            Step(operation=operation, position=first + offset, name=name)
+            for offset, (name, _params) in enumerate(steps)
+        )
+        ending = {"as": str(state), "from": first}
+        operation.params = {**operation.params, "steps": params, ENDING: ending}
+        operation.error, operation.attempts = reason, 0  # the cleanup gets its own retries
+        operation.save(update_fields=["params", "error", "attempts"])
+    progress_publish(operation)
+    return _advance(operation)
+
+
 def _cancel_requested(operation: Operation) -> bool:
-    """Looked up before every step: a cancel must not wait for the whole operation."""
+    """Looked up before every step: a cancel must not wait for the whole operation. An
+    operation already cleaning up after a failure has nothing left to cancel."""
+    if operation.params.get(ENDING):
+        return False
     requested_by = (
         Operation.objects.filter(pk=operation.pk)
         .values_list("cancel_requested_by", flat=True)
@@ -162,22 +248,24 @@ def _cancel_requested(operation: Operation) -> bool:
     )
     if requested_by:
         operation.cancel_requested_by = requested_by
-        _cancel(operation)
     return bool(requested_by)
 
 
-def _cancel(operation: Operation) -> None:
-    """Abort the PVE task of the running step (if any), then end as cancelled; the finisher
-    cleans up as after a failure."""
-    running = operation.steps.filter(state=Step.State.RUNNING).exclude(upid="").first()
+def _cancel(operation: Operation) -> float | None:
+    """Abort the PVE task of the running step (if any), then end as cancelled, cleaning up as
+    after a failure."""
+    running = operation.steps.filter(state=Step.State.RUNNING).first()
     if running is not None:
-        try:
-            task_stop(client_for(operation.cluster), running.upid)
-        except ProxmoxError as error:  # it may have just ended; cancelling goes on
-            logger.warning("stopping task %s failed: %s", running.upid, error.message)
+        if running.upid:
+            try:
+                task_stop(client_for(operation.cluster), running.upid)
+            except ProxmoxError as error:  # it may have just ended; cancelling goes on
+                logger.warning("stopping task %s failed: %s", running.upid, error.message)
         running.state, running.finished_at = Step.State.FAILED, timezone.now()
         running.save(update_fields=["state", "finished_at"])
-    _finish(operation, Operation.State.CANCELLED, f"cancelled by {operation.cancel_requested_by}")
+    return _fail(
+        operation, Operation.State.CANCELLED, f"cancelled by {operation.cancel_requested_by}"
+    )
 
 
 def operations_stalled(*, now: timezone.datetime, grace: timedelta) -> list[str]:

@@ -60,6 +60,9 @@ OPERATION_PRIVILEGE = {
     "guest.reinstall": "VM.Allocate",
     "guest.resize": "VM.Config.Disk",
     "guest.update": "VM.Config.Options",
+    "guest.snapshot": "VM.Snapshot",
+    "guest.rollback": "VM.Snapshot.Rollback",
+    "guest.snapshot_delete": "VM.Snapshot",
 }
 
 

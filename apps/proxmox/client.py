@@ -7,7 +7,7 @@ Cluster row. Only `apps/proxmox` imports proxmoxer.
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -23,6 +23,16 @@ DEFAULT_TIMEOUT_SECONDS = 15
 DEFAULT_PORT = 8006
 
 
+def default_timeout() -> float:
+    """Seconds to wait for PVE's answer: the PROXMOX_TIMEOUT_SECONDS setting where Django is
+    configured (PORTAL_PROXMOX_TIMEOUT_SECONDS), else 15."""
+    from django.conf import settings
+
+    if not settings.configured:
+        return DEFAULT_TIMEOUT_SECONDS
+    return float(getattr(settings, "PROXMOX_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
+
+
 @dataclass(frozen=True)
 class ClusterEndpoint:
     """How to reach one cluster. `addresses` are tried in order (`host` or `host:port`)."""
@@ -32,7 +42,7 @@ class ClusterEndpoint:
     token_secret: str
     fingerprint: str = ""
     ca_bundle: str = ""  # PEM; used when no fingerprint is pinned
-    timeout: float = DEFAULT_TIMEOUT_SECONDS
+    timeout: float = field(default_factory=default_timeout)
 
     def __post_init__(self) -> None:
         if not self.addresses:

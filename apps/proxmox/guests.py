@@ -5,6 +5,7 @@ from typing import Literal
 
 from apps.proxmox.client import PveClient
 from apps.proxmox.errors import ProxmoxExists
+from apps.proxmox.inventory import GuestInfo, guests_list
 
 GuestType = Literal["qemu", "lxc"]
 PowerAction = Literal["start", "stop", "shutdown", "reboot", "reset", "suspend", "resume"]
@@ -22,6 +23,12 @@ def guest_power(
     if action not in POWER_ACTIONS[guest_type]:
         raise ValueError(f"{guest_type} guests have no '{action}' action")
     return str(client.post(f"nodes/{node}/{guest_type}/{vmid}/status/{action}"))
+
+
+def guest_locate(client: PveClient, *, vmid: int) -> GuestInfo | None:
+    """Where PVE has the guest with this VMID (any node, any type), or None: what an operation
+    looks up when a change's answer was lost."""
+    return next((guest for guest in guests_list(client) if guest.vmid == vmid), None)
 
 
 def guest_current_status(

@@ -36,3 +36,43 @@ def task_log(client: PveClient, upid: str, *, start: int = 0, limit: int = 500) 
 def task_stop(client: PveClient, upid: str) -> None:
     node = Upid.decode(upid).node
     client.delete(f"nodes/{node}/tasks/{upid}")
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    upid: str
+    type: str
+    id: str  # the guest's VMID for most guest tasks (the source's for qmclone)
+    starttime: int
+    running: bool
+
+
+def tasks_list(
+    client: PveClient,
+    *,
+    node: str,
+    task_type: str = "",
+    vmid: int | None = None,
+    since: int | None = None,
+    running_only: bool = False,
+    limit: int = 50,
+) -> list[TaskInfo]:
+    """The node's tasks, newest first: running and finished ones (only running ones with
+    `running_only`), filtered by type, task id (`vmid`) and start time (epoch seconds)."""
+    params: dict[str, object] = {"source": "active" if running_only else "all", "limit": limit}
+    if task_type:
+        params["typefilter"] = task_type
+    if vmid is not None:
+        params["vmid"] = vmid
+    if since is not None:
+        params["since"] = since
+    return [
+        TaskInfo(
+            upid=str(item["upid"]),
+            type=str(item.get("type", "")),
+            id=str(item.get("id", "")),
+            starttime=int(item.get("starttime") or 0),
+            running="endtime" not in item,
+        )
+        for item in client.get(f"nodes/{node}/tasks", **params)
+    ]

@@ -35,6 +35,8 @@ PORTAL_SECRETS_KEYS = env.list("PORTAL_SECRETS_KEYS", default=[])
 
 TIME_ZONE = env("PORTAL_TIME_ZONE", default="UTC")
 LANGUAGE_CODE = "en"
+# The languages the portal ships (locale/); the language selector offers these.
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 USE_I18N = True
 USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -71,6 +73,7 @@ LOCAL_APPS = [
     "apps.clusters",
     "apps.guests",
     "apps.operations",
+    "apps.consoles",
     "apps.web",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -257,6 +260,14 @@ OPERATIONS_STALLED_GRACE_SECONDS = env.float(
 # How long a worker holds an operation while it runs one step; a worker killed meanwhile keeps
 # others off it that long.
 OPERATIONS_CLAIM_LEASE_SECONDS = env.float("PORTAL_OPERATIONS_CLAIM_LEASE_SECONDS", default=300.0)
+
+# Consoles: seconds a console ticket (minted by the console page) may wait to be used; a
+# console ends after this many seconds without input from the browser, and after this many in
+# all; open consoles re-check their privilege, session and guest at least this often.
+CONSOLE_TICKET_SECONDS = env.float("PORTAL_CONSOLE_TICKET_SECONDS", default=30.0)
+CONSOLE_IDLE_SECONDS = env.float("PORTAL_CONSOLE_IDLE_SECONDS", default=1800.0)
+CONSOLE_MAX_SECONDS = env.float("PORTAL_CONSOLE_MAX_SECONDS", default=28800.0)
+CONSOLE_RECHECK_SECONDS = env.float("PORTAL_CONSOLE_RECHECK_SECONDS", default=30.0)
 
 # Checks behind /readyz; apps add their own (clusters add one per registered cluster).
 READINESS_CHECKS = [

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.access.services import pool_set_guest
@@ -35,6 +36,7 @@ def guests_sync(*, cluster: Cluster) -> GuestSyncReport:
     """Mirror PVE's guests: new ones in a tenant's pool are adopted by that tenant (audited);
     gone ones are flagged as vanished, never deleted; a VMID already known on another cluster,
     and a tenant's guest found in another pool, are reported for an operator."""
+    read_at = timezone.now()
     found = inventory.guests_list(client_for(cluster))
     tenants_by_pool = {tenant.slug: tenant for tenant in Tenant.objects.all()}
     now = timezone.now()
@@ -52,13 +54,19 @@ def guests_sync(*, cluster: Cluster) -> GuestSyncReport:
                 "guest_id", flat=True
             )
         )
+        # What PVE said predates what these guests' operations did since (or are doing): they
+        # are looked at next time.
+        unsettled = Operation.objects.filter(guest__isnull=False).filter(
+            Q(finished_at__isnull=True) | Q(finished_at__gte=read_at)
+        )
+        changed = set(unsettled.exclude(finished_at=None).values_list("guest_id", flat=True))
         for info in found:
             guest = known.get(info.vmid)
             if guest is not None and guest.cluster_id != cluster.pk:
                 report.conflicts.append(info.vmid)
                 continue
-            if guest is not None and guest.status == CREATING:
-                continue  # its create operation owns the row until it ends
+            if guest is not None and (guest.status == CREATING or guest.pk in changed):
+                continue  # its create operation owns the row; a newer operation's word stands
             if guest is None:
                 guest = Guest(vmid=info.vmid, cluster=cluster)
                 report.added.append(info.vmid)
@@ -105,6 +113,7 @@ def guests_sync(*, cluster: Cluster) -> GuestSyncReport:
             Guest.objects.filter(cluster=cluster, vanished_at__isnull=True)
             .exclude(vmid__in=seen)
             .exclude(status=CREATING)
+            .exclude(pk__in=unsettled.values("guest_id"))  # evaluated when they are flagged
             # Between its destroy and its re-creation a reinstalled guest is briefly gone.
             .exclude(
                 pk__in=Operation.objects.filter(kind="guest.reinstall")

@@ -31,6 +31,10 @@ EXCLUSIVE_KINDS = (
     "guest.reinstall",
     "guest.resize",
     "guest.update",
+    # Snapshots (services/snapshots.py): PVE would refuse them on the locked guest anyway.
+    "guest.snapshot",
+    "guest.rollback",
+    "guest.snapshot_delete",
 )
 
 

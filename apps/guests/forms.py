@@ -1,0 +1,132 @@
+"""Forms of the guest pages: they parse input; the services decide (apps/guests/services)."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.forms import BootstrapForm
+from apps.guests.services import GuestAccess
+from apps.guests.services.lifecycle import NOTES_MAX_LENGTH
+from pvecore.tags import split_tags
+
+BULK_ACTIONS = ("start", "shutdown", "stop")
+
+
+class GuestFilterForm(BootstrapForm):
+    """The guest list's search and filters (GET)."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    state = forms.CharField(label=_("State"), required=False, max_length=16)
+    tag = forms.CharField(label=_("Tag"), required=False, max_length=64)
+
+
+class BulkPowerForm(BootstrapForm):
+    action = forms.ChoiceField(label=_("Action"), choices=[(a, a) for a in BULK_ACTIONS])
+    vmids = forms.TypedMultipleChoiceField(label=_("Guests"), coerce=int, choices=())
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Any VMID parses; which exist and are the actor's is the selector's business.
+        values = self.data.getlist("vmids") if hasattr(self.data, "getlist") else []
+        self.fields["vmids"].choices = [(v, v) for v in values if str(v).isdigit()][:500]
+
+
+class GuestSettingsForm(BootstrapForm):
+    name = forms.CharField(label=_("Name"), max_length=63)
+    tags = forms.CharField(
+        label=_("Tags"),
+        required=False,
+        max_length=255,
+        help_text=_("Separated by spaces, commas or semicolons (letters, digits, - _ + .)."),
+    )
+    notes = forms.CharField(
+        label=_("Notes"),
+        required=False,
+        max_length=NOTES_MAX_LENGTH,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("Markdown."),
+    )
+
+    def cleaned_tags(self) -> list[str]:
+        return split_tags(self.cleaned_data.get("tags", ""))
+
+
+class GuestDeleteForm(BootstrapForm):
+    confirm = forms.CharField(label=_("Type the guest's name to confirm"), max_length=128)
+
+    def __init__(self, *args, expected: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.expected = expected
+
+    def clean_confirm(self) -> str:
+        value = self.cleaned_data["confirm"].strip()
+        if value != self.expected:
+            raise forms.ValidationError(_("That is not the guest's name."))
+        return value
+
+
+# The create wizard: one form per step; later steps carry the earlier answers as hidden fields.
+class PlanStepForm(BootstrapForm):
+    plan = forms.ChoiceField(label=_("Plan"), widget=forms.RadioSelect)
+    tenant = forms.ChoiceField(label=_("Tenant"), required=False)
+
+    def __init__(self, *args, plans, tenants=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].choices = [(p.slug, p.name) for p in plans]
+        if tenants is None:
+            del self.fields["tenant"]
+        else:
+            self.fields["tenant"].required = True
+            self.fields["tenant"].choices = [(t.slug, t.name) for t in tenants]
+
+
+class SourceStepForm(BootstrapForm):
+    source = forms.ChoiceField(label=_("Install from"), widget=forms.RadioSelect)
+
+    def __init__(self, *args, sources, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = [(value, label) for value, label, _group in sources]
+
+
+class AccessStepForm(BootstrapForm):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=63,
+        help_text=_("A DNS label: letters, digits and '-'."),
+    )
+    user = forms.CharField(
+        label=_("Login user"),
+        required=False,
+        max_length=32,
+        help_text=_("VMs from a template: the cloud-init user (empty: the template's)."),
+    )
+    ssh_keys = forms.CharField(
+        label=_("SSH public keys"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("One OpenSSH public key per line."),
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        required=False,
+        max_length=128,
+        widget=forms.PasswordInput(render_value=True, attrs={"autocomplete": "new-password"}),
+    )
+    ipv4 = forms.CharField(
+        label=_("IPv4 address"),
+        required=False,
+        initial="dhcp",
+        max_length=64,
+        help_text=_("'dhcp', or an address with its prefix, e.g. 192.0.2.10/24."),
+    )
+    gateway = forms.CharField(label=_("IPv4 gateway"), required=False, max_length=64)
+
+    def access(self) -> GuestAccess:
+        data = self.cleaned_data
+        return GuestAccess(
+            user=data.get("user", ""),
+            password=data.get("password", ""),
+            ssh_keys=data.get("ssh_keys", ""),
+            ipv4=data.get("ipv4") or "dhcp",
+            gateway=data.get("gateway", ""),
+        )

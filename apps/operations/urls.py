@@ -1,0 +1,11 @@
+from django.urls import path
+
+from apps.operations import views
+
+app_name = "operations"
+
+urlpatterns = [
+    path("operations/", views.operation_panel, name="list"),
+    path("operations/live/", views.operation_live, name="live"),
+    path("operations/<uuid:operation_id>/", views.operation_detail, name="detail"),
+]

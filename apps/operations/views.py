@@ -1,0 +1,73 @@
+"""Operation pages: the tenant's live task panel, one operation with its PVE task logs, and the
+small JSON endpoint pages poll when the websocket cannot bring events (static/portal/live.js)."""
+
+import uuid
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from apps.operations.models import Operation
+from apps.operations.progress import progress_event
+from apps.operations.selectors import operation_get, operation_list
+from apps.web.templatetags.portal import operation_class
+
+PAGE_SIZE = 50
+# A page follows at most this many operations by polling.
+LIVE_MAX = 100
+FILTERS = {
+    "": None,
+    "active": ("pending", "running"),
+    "errors": ("failed", "cancelled"),
+}
+
+
+def live_event(operation: Operation) -> dict[str, object]:
+    """progress_event plus what the page shows: the state's label and badge colour."""
+    return {
+        **progress_event(operation),
+        "state_label": str(operation.get_state_display()),
+        "state_class": operation_class(operation.state),
+    }
+
+
+@never_cache
+@login_required
+@require_GET
+def operation_panel(request: HttpRequest) -> HttpResponse:
+    shown = request.GET.get("show", "")
+    operations = operation_list(actor=request.user)
+    if FILTERS.get(shown):
+        operations = operations.filter(state__in=FILTERS[shown])
+    page = Paginator(operations, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "shown": shown if shown in FILTERS else "", "operations": page}
+    if request.GET.get("fragment"):
+        # The table alone: what the live panel swaps in to show new operations.
+        return render(request, "operations/_operation_table.html", context)
+    return render(request, "operations/operation_list.html", context)
+
+
+@never_cache
+@login_required
+@require_GET
+def operation_detail(request: HttpRequest, operation_id: str) -> HttpResponse:
+    operation = operation_get(actor=request.user, operation_id=operation_id)
+    return render(request, "operations/operation_detail.html", {"operation": operation})
+
+
+@never_cache
+@login_required
+@require_GET
+def operation_live(request: HttpRequest) -> JsonResponse:
+    """The current state of the operations named by `id` (those the user may see)."""
+    wanted = []
+    for value in request.GET.getlist("id")[:LIVE_MAX]:
+        try:
+            wanted.append(str(uuid.UUID(value)))
+        except ValueError:
+            continue
+    operations = operation_list(actor=request.user).filter(pk__in=wanted) if wanted else []
+    return JsonResponse({"operations": [live_event(op) for op in operations]})

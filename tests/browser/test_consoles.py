@@ -1,0 +1,163 @@
+"""Consoles in Chromium: noVNC and xterm.js through the portal's proxy to pvesim, served by a
+real ASGI server (websockets), and nothing of PVE's in the page's network traffic."""
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from django.db import connections
+from playwright.sync_api import Error, Page, expect
+
+from tests.browser.test_login import sign_in
+from tests.consoles.fixtures import (  # noqa: F401 - fixtures
+    ALICE_PASSWORD,
+    alice,
+    console_cluster,
+    running_ct,
+    running_vm,
+    tenant,
+)
+from tests.services.network import free_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Sum of the canvas' pixel values, or -1 before noVNC has drawn anything.
+CANVAS_SIGNATURE = """() => {
+  const canvas = document.querySelector('#console-screen canvas');
+  if (!canvas || !canvas.width) return -1;
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let sum = 0;
+  for (let i = 0; i < data.length; i += 4) sum += data[i] + data[i + 1] + data[i + 2];
+  return sum;
+}"""
+
+
+@pytest.fixture
+def asgi_live_server(transactional_db, monkeypatch) -> Iterator[str]:
+    """The portal's ASGI application (HTTP and websockets) on uvicorn, in this process: it
+    shares the test database and the in-memory channel layer."""
+    from portal.asgi import application
+
+    # The server's threads close their connections after each request and database call, so
+    # none is left open when the test database is dropped (the dict is every thread's).
+    monkeypatch.setitem(connections["default"].settings_dict, "CONN_MAX_AGE", 0)
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            application, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive(), "uvicorn stopped"
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+class NetworkLog:
+    """Everything the page sent and received: URLs, headers, bodies, websocket frames."""
+
+    def __init__(self, page: Page) -> None:
+        self.chunks: list[str] = []
+        page.on("request", self._request)
+        page.on("response", self._response)
+        page.on("websocket", self._websocket)
+
+    def _request(self, request) -> None:
+        self.chunks += [request.url, str(request.headers), request.post_data or ""]
+
+    def _response(self, response) -> None:
+        self.chunks += [response.url, str(response.headers)]
+        if "text" in response.headers.get("content-type", "") or "json" in response.headers.get(
+            "content-type", ""
+        ):
+            # A redirect or an aborted response has no body.
+            with contextlib.suppress(Error):
+                self.chunks.append(response.text())
+
+    def _websocket(self, socket) -> None:
+        self.chunks.append(socket.url)
+        socket.on("framereceived", self._frame)
+        socket.on("framesent", self._frame)
+
+    def _frame(self, payload) -> None:
+        self.chunks.append(
+            payload.decode("latin-1") if isinstance(payload, bytes) else str(payload)
+        )
+
+    def text(self) -> str:
+        return "\n".join(self.chunks)
+
+
+def test_vm_and_container_consoles(
+    page: Page,
+    asgi_live_server: str,
+    alice,  # noqa: F811 - the fixture imported above
+    running_vm,  # noqa: F811
+    running_ct,  # noqa: F811
+    console_cluster,  # noqa: F811
+    pvesim,
+) -> None:
+    network = NetworkLog(page)
+    sign_in(page, asgi_live_server, username="alice", realm="pve", password=ALICE_PASSWORD)
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+    # The VM: noVNC shows the guest's screen, and typing changes it.
+    page.goto(f"{asgi_live_server}/guests/{running_vm.vmid}/console/")
+    status = page.locator("#console-status")
+    expect(status).to_have_attribute("data-state", "connected")
+    page.wait_for_function(f"({CANVAS_SIGNATURE})() > 0")
+    before = page.evaluate(CANVAS_SIGNATURE)
+    page.locator("#console-screen canvas").click()
+    page.keyboard.type("root")
+    page.wait_for_function(f"({CANVAS_SIGNATURE})() !== {before}")
+    # Paste text types into the guest too.
+    typed = page.evaluate(CANVAS_SIGNATURE)
+    page.get_by_placeholder("Text to type into the console").fill("pw")
+    page.get_by_role("button", name="Paste text").click()
+    page.wait_for_function(f"({CANVAS_SIGNATURE})() !== {typed}")
+    expect(page.get_by_role("button", name="Reconnect")).to_be_hidden()
+
+    # The container: xterm.js runs a command and shows its output.
+    page.goto(f"{asgi_live_server}/guests/{running_ct.vmid}/console/")
+    expect(status).to_have_attribute("data-state", "connected")
+    rows = page.locator("#console-screen .xterm-rows")
+    expect(rows).to_contain_text(f"root@ct{running_ct.vmid}:~#")
+    page.locator("#console-screen").click()
+    page.keyboard.type("uname -a\n")
+    expect(rows).to_contain_text("6.8.12-4-pve")
+    # xterm.js's size reached termproxy.
+    page.keyboard.type("stty\n")
+    shown = page.evaluate("document.querySelector('#console-screen .xterm-rows').children.length")
+    assert shown != 24  # termproxy's own default: the resize must have come from the page
+    expect(rows).to_contain_text(f"rows {shown};")
+
+    # The shell ends; a reconnect mints a new ticket and opens a new console.
+    page.keyboard.type("exit\n")
+    expect(status).to_have_attribute("data-state", "disconnected")
+    page.get_by_role("button", name="Reconnect").click()
+    expect(status).to_have_attribute("data-state", "connected")
+
+    log = network.text()
+    assert "/ws/console/" in log
+    assert "RFB 003.008" in log  # the websocket frames are in the log
+    for secret in (
+        "PVEVNC",
+        "PVEAuthCookie",
+        "PVEAPIToken",
+        console_cluster.token_secret,
+        console_cluster.token_id,
+        f"{pvesim.host}:{pvesim.port}",
+        "vncticket",
+        "/api2/",
+    ):
+        assert secret not in log, secret
