@@ -8,7 +8,4 @@ class GuestsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers this app's operation steps with the runner.
-        from apps.guests import (
-            snapshot_steps,  # noqa: F401
-            steps,  # noqa: F401
-        )
+        from apps.guests import steps  # noqa: F401

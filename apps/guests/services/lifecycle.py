@@ -9,11 +9,11 @@ from apps.guests.models import CREATING, Guest
 from apps.guests.selectors import tenant_guest_usage
 from apps.guests.services.rules import (
     check_guest_name,
+    guest_operation_create,
     refuse_if_busy,
     refuse_if_tenant_inactive,
 )
 from apps.operations.models import Operation
-from apps.operations.services import operation_create
 from apps.proxmox.guests import POWER_ACTIONS
 from apps.tenancy.models import Plan
 from apps.tenancy.resources import Resources
@@ -37,13 +37,10 @@ def guest_power(
         if guest.template:
             raise ValidationError(f"{guest.vmid} is a template; templates are not powered on")
         refuse_if_tenant_inactive(guest, actor)
-        operation = operation_create(
+        operation = guest_operation_create(
             kind=f"guest.{action}",
-            cluster=guest.cluster,
             guest=guest,
-            tenant=guest.tenant,
-            target=guest.acl_path,
-            actor=audit_actor(actor),
+            actor=actor,
             steps=[("guest_power", {"action": action})],
             idempotency_key=idempotency_key,
         )
@@ -69,13 +66,10 @@ def guest_delete(*, guest: Guest, actor: Principal, idempotency_key: str = "") -
         if guest.status != "stopped":
             steps.append(("guest_power", {"action": "stop"}))
         steps.append(("guest_destroy", {}))
-        operation = operation_create(
+        operation = guest_operation_create(
             kind="guest.delete",
-            cluster=guest.cluster,
             guest=guest,
-            tenant=guest.tenant,
-            target=guest.acl_path,
-            actor=audit_actor(actor),
+            actor=actor,
             steps=steps,
             idempotency_key=idempotency_key,
         )
@@ -111,13 +105,10 @@ def guest_resize(
                 }
             )
         sizes = {"cores": plan.cores, "memory_mb": plan.memory_mb, "disk_gb": plan.disk_gb}
-        operation = operation_create(
+        operation = guest_operation_create(
             kind="guest.resize",
-            cluster=guest.cluster,
             guest=guest,
-            tenant=guest.tenant,
-            target=guest.acl_path,
-            actor=audit_actor(actor),
+            actor=actor,
             steps=[("guest_configure", sizes), ("guest_grow_disk", sizes)],
             idempotency_key=idempotency_key,
         )
@@ -180,13 +171,10 @@ def guest_update(
             raise ValidationError(f"guest {guest.vmid} cannot be changed now")
         refuse_if_tenant_inactive(guest, actor)
         refuse_if_busy(guest)
-        operation = operation_create(
+        operation = guest_operation_create(
             kind="guest.update",
-            cluster=guest.cluster,
             guest=guest,
-            tenant=guest.tenant,
-            target=guest.acl_path,
-            actor=audit_actor(actor),
+            actor=actor,
             steps=[("guest_options", changes)],
             idempotency_key=idempotency_key,
         )

@@ -16,11 +16,11 @@ from apps.guests.services.create import (
 from apps.guests.services.rules import (
     GuestAccess,
     check_plan_offers,
+    guest_operation_create,
     refuse_if_busy,
     refuse_if_tenant_inactive,
 )
 from apps.operations.models import Operation
-from apps.operations.services import operation_create
 
 
 def _install_steps(
@@ -82,13 +82,10 @@ def guest_reinstall(
         refuse_if_tenant_inactive(guest, actor)
         refuse_if_busy(guest)
         stop = [] if guest.status == "stopped" else [("guest_power", {"action": "stop"})]
-        operation = operation_create(
+        operation = guest_operation_create(
             kind="guest.reinstall",
-            cluster=guest.cluster,
             guest=guest,
-            tenant=guest.tenant,
-            target=guest.acl_path,
-            actor=audit_actor(actor),
+            actor=actor,
             steps=[
                 *stop,
                 ("guest_destroy", {}),

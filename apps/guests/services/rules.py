@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
-from apps.access.engine import Principal
+from apps.access.engine import Principal, audit_actor
 from apps.clusters.models import Cluster
 from apps.core.crypto import encrypt_secret
 from apps.guests.models import Guest
 from apps.operations.models import Operation
+from apps.operations.services import operation_create
 from apps.tenancy.models import Plan, Tenant
 
 
@@ -50,6 +51,27 @@ def refuse_if_busy(guest: Guest) -> None:
             f"guest {guest.vmid} has a {busy.removeprefix('guest.')} in progress; "
             "wait for it to end"
         )
+
+
+def guest_operation_create(
+    *,
+    kind: str,
+    guest: Guest,
+    actor: Principal,
+    steps: list[tuple[str, dict]],
+    idempotency_key: str = "",
+) -> Operation:
+    """An operation on an existing guest, for the guest's cluster and tenant."""
+    return operation_create(
+        kind=kind,
+        cluster=guest.cluster,
+        guest=guest,
+        tenant=guest.tenant,
+        target=guest.acl_path,
+        actor=audit_actor(actor),
+        steps=steps,
+        idempotency_key=idempotency_key,
+    )
 
 
 GUEST_NAME = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")

@@ -15,9 +15,12 @@ from apps.audit.services import audit_record
 from apps.clusters.services import client_for
 from apps.guests.models import CREATING, Guest, Snapshot
 from apps.guests.selectors import tenant_guest_usage
-from apps.guests.services.rules import refuse_if_busy, refuse_if_tenant_inactive
+from apps.guests.services.rules import (
+    guest_operation_create,
+    refuse_if_busy,
+    refuse_if_tenant_inactive,
+)
 from apps.operations.models import Operation
-from apps.operations.services import operation_create
 from apps.proxmox import snapshots as pve_snapshots
 from apps.proxmox.snapshots import CURRENT, SnapshotList
 from apps.tenancy.resources import Resources
@@ -157,26 +160,6 @@ def _refuse_unless_snapshottable(guest: Guest, actor: Principal) -> None:
         raise ValidationError(lock_message(guest.vmid, guest.lock))
 
 
-def _operation(
-    *,
-    kind: str,
-    guest: Guest,
-    actor: Principal,
-    step: tuple[str, dict],
-    idempotency_key: str,
-) -> Operation:
-    return operation_create(
-        kind=kind,
-        cluster=guest.cluster,
-        guest=guest,
-        tenant=guest.tenant,
-        target=guest.acl_path,
-        actor=audit_actor(actor),
-        steps=[step],
-        idempotency_key=idempotency_key,
-    )
-
-
 def snapshot_create(
     *,
     guest: Guest,
@@ -213,14 +196,16 @@ def snapshot_create(
                     f"plan '{guest.plan.slug}' allows {guest.plan.snapshots} snapshot(s) per "
                     f"guest and guest {guest.vmid} has {taken}: delete one first"
                 )
-        operation = _operation(
+        operation = guest_operation_create(
             kind=SNAPSHOT_CREATE,
             guest=guest,
             actor=actor,
-            step=(
-                "snapshot_create",
-                {"name": name, "description": description, "vmstate": vmstate},
-            ),
+            steps=[
+                (
+                    "snapshot_create",
+                    {"name": name, "description": description, "vmstate": vmstate},
+                )
+            ],
             idempotency_key=idempotency_key,
         )
         if guest.tenant is not None:
@@ -255,11 +240,11 @@ def snapshot_rollback(
         guest = Guest.objects.select_for_update().get(pk=guest.pk)
         _refuse_unless_snapshottable(guest, actor)
         snapshot_get(guest=guest, name=name)
-        operation = _operation(
+        operation = guest_operation_create(
             kind=SNAPSHOT_ROLLBACK,
             guest=guest,
             actor=actor,
-            step=("snapshot_rollback", {"name": name, "start": start}),
+            steps=[("snapshot_rollback", {"name": name, "start": start})],
             idempotency_key=idempotency_key,
         )
         audit_record(
@@ -279,11 +264,11 @@ def snapshot_delete(
         guest = Guest.objects.select_for_update().get(pk=guest.pk)
         _refuse_unless_snapshottable(guest, actor)
         snapshot_get(guest=guest, name=name)
-        operation = _operation(
+        operation = guest_operation_create(
             kind=SNAPSHOT_DELETE,
             guest=guest,
             actor=actor,
-            step=("snapshot_delete", {"name": name}),
+            steps=[("snapshot_delete", {"name": name})],
             idempotency_key=idempotency_key,
         )
         audit_record(

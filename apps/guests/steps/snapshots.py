@@ -1,5 +1,5 @@
 """Operation steps of guest snapshots: create, rollback, delete. Each starts one PVE task, stores
-its UPID first and follows it (apps/guests/steps.py `_pve_task`); a request whose answer was lost
+its UPID first and follows it (steps/common.py `pve_task`); a request whose answer was lost
 is looked up on PVE (the task list, then the snapshot itself) before it is sent again. After
 each, the portal's snapshot mirror is brought up to date from PVE."""
 
@@ -12,7 +12,7 @@ from apps.guests.services.snapshots import (
     lock_message,
     snapshots_mirror,
 )
-from apps.guests.steps import Found, _pve_task, _refresh_status, _task_of, _task_type
+from apps.guests.steps.common import Found, pve_task, pve_task_type, refresh_status, task_of
 from apps.operations.models import Operation, Step
 from apps.operations.runner import Done, Fail, StepResult, on_finish, step_handler
 from apps.proxmox import snapshots as pve_snapshots
@@ -71,11 +71,11 @@ def _reconcile(
     client: PveClient, step: Step, guest: Guest, action: str, done_on_pve: Callable[[], bool]
 ) -> Callable[[], Found]:
     """The task the lost request started, else Done if PVE already shows its effect."""
-    find_task = _task_of(
+    find_task = task_of(
         client,
         step,
         node=guest.node,
-        task_type=_task_type(guest, TASK_TYPES[action]),
+        task_type=pve_task_type(guest, TASK_TYPES[action]),
         vmid=guest.vmid,
     )
 
@@ -116,7 +116,7 @@ def run_snapshot_create(*, operation: Operation, step: Step, params: dict) -> St
     def exists() -> bool:
         return any(s.name == name for s in _listing(client, guest).snapshots)
 
-    result = _pve_task(
+    result = pve_task(
         step,
         client,
         _locked_clearly(guest, submit),
@@ -145,14 +145,14 @@ def run_snapshot_rollback(*, operation: Operation, step: Step, params: dict) -> 
 
     # A rollback leaves no trace to recognise but its task: without one, send it again (a
     # second rollback to the same snapshot gives the same state).
-    result = _pve_task(
+    result = pve_task(
         step,
         client,
         _locked_clearly(guest, submit),
         reconcile=_reconcile(client, step, guest, "rollback", lambda: False),
     )
     if isinstance(result, Done):
-        _refresh_status(client, guest)
+        refresh_status(client, guest)
     return _finish_step(client, guest, result)
 
 
@@ -176,7 +176,7 @@ def run_snapshot_delete(*, operation: Operation, step: Step, params: dict) -> St
         # Deleted meanwhile (on PVE directly): nothing to do but update the mirror.
         step.task_log = f"snapshot '{name}' no longer exists on PVE"
         return _finish_step(client, guest, Done())
-    result = _pve_task(
+    result = pve_task(
         step,
         client,
         _locked_clearly(guest, submit),
