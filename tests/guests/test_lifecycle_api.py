@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from django.db import connection
+from rest_framework.test import APIClient
 
 from apps.access.services import pool_set_guest
 from apps.audit.models import AuditEvent
@@ -13,6 +14,7 @@ from apps.clusters.models import Cluster
 from apps.guests.models import Guest
 from apps.guests.selectors import tenant_guest_usage
 from apps.guests.services import images_sync
+from apps.identity.services.users import user_create
 from apps.operations.models import Operation
 from apps.tenancy.models import Plan, Reservation
 from apps.tenancy.resources import Resources
@@ -392,3 +394,27 @@ def test_twenty_concurrent_creates_for_five_slots_make_exactly_five_guests(
     assert not Reservation.objects.filter(released_at__isnull=True).exists()
     on_pve = [g for g in pvesim_root.cluster.resources.get(type="vm") if g.get("pool") == acme.slug]
     assert len(on_pve) == 5
+
+
+def test_operators_can_pin_a_guest_to_a_node(alice_api, acme, small, worker) -> None:
+    operator = user_create(userid="op@pve", password="x", is_staff=True)
+    operator.is_superuser = True
+    operator.save()
+    api = APIClient()
+    api.force_authenticate(operator)
+    body = {"name": "pinned", "plan": "small", "template": 9000, "tenant": acme.slug}
+
+    created = run(api.post("/api/v1/guests/", {**body, "node": "pve2"}, format="json"))
+    assert Guest.objects.get(pk=created.guest_id).node == "pve2"
+
+    unknown = api.post("/api/v1/guests/", {**body, "node": "pve9"}, format="json")
+    assert unknown.status_code == 400
+    assert "has no node 'pve9'" in unknown.json()["node"][0]
+    # Template 9001's disk is on pve1's local storage: it cannot be cloned onto pve2.
+    local = api.post("/api/v1/guests/", {**body, "template": 9001, "node": "pve2"}, format="json")
+    failed = wait_until_terminal(local.json()["id"])
+    assert failed.state == "failed"
+    assert "only on pve1" in failed.error
+    # A tenant's user places nothing.
+    refused = alice_api.post("/api/v1/guests/", {**body, "node": "pve2"}, format="json")
+    assert refused.status_code == 403

@@ -90,6 +90,10 @@ class GuestCreateSerializer(GuestAccessSerializer):
         required=False, help_text="A VM installed from this ISO image (volume id)."
     )
     tenant = serializers.CharField(required=False, help_text="Operators only: the tenant's slug.")
+    node = serializers.CharField(
+        required=False,
+        help_text="Operators only (Sys.Modify on the node): place the guest on this node.",
+    )
 
     def validate(self, data: dict) -> dict:
         if sum(source in data for source in SOURCES) != 1:

@@ -61,7 +61,13 @@ class GuestListApi(generics.ListCreateAPIView):
         values = data.validated_data
         tenant = _tenant_for(actor, values.get("tenant"))
         plan = get_object_or_404(Plan, slug=values["plan"])
-        common = {"tenant": tenant, "plan": plan, "name": values["name"], "actor": actor}
+        common = {
+            "tenant": tenant,
+            "plan": plan,
+            "name": values["name"],
+            "actor": actor,
+            "node": values.get("node", ""),
+        }
         if "template" in values:
             return submit(
                 request,

@@ -8,7 +8,7 @@ from django.db import transaction
 from apps.access.engine import Principal, audit_actor, require
 from apps.access.services import pool_set_guest
 from apps.audit.services import audit_record
-from apps.clusters.models import Cluster
+from apps.clusters.models import Cluster, Node
 from apps.clusters.placement import NoCapacity
 from apps.guests.models import CREATING, Guest, Image
 from apps.guests.selectors import tenant_guest_usage, vmid_candidate
@@ -35,9 +35,13 @@ def _create_operation(
     build_steps: list[tuple[str, dict]],
     detail: dict[str, object],
     idempotency_key: str,
+    node: str = "",
 ) -> Operation:
     """What every create shares, in one transaction: the privilege check, a VMID no cluster
-    uses, the guest row (`creating`), the operation and the quota reservation."""
+    uses, the guest row (`creating`), the operation and the quota reservation. `node` pins the
+    guest to a node instead of letting placement choose (operators: Sys.Modify on the node)."""
+    if node:
+        build_steps = _pinned(build_steps, cluster=cluster, node=node, actor=actor)
     with transaction.atomic():
         require(actor, ["VM.Allocate"], f"/pool/{tenant.slug}")
         if tenant.status != Tenant.Status.ACTIVE:
@@ -94,6 +98,21 @@ def _create_operation(
     return operation
 
 
+PLACING_STEPS = ("guest_clone", "vm_create", "container_create")
+
+
+def _pinned(
+    build_steps: list[tuple[str, dict]], *, cluster: Cluster, node: str, actor: Principal
+) -> list[tuple[str, dict]]:
+    require(actor, ["Sys.Modify"], f"/nodes/{node}")
+    if not Node.objects.filter(cluster=cluster, name=node, vanished_at__isnull=True).exists():
+        raise ValidationError({"node": f"cluster '{cluster.name}' has no node '{node}'"})
+    return [
+        (name, {**params, "node": node}) if name in PLACING_STEPS else (name, params)
+        for name, params in build_steps
+    ]
+
+
 def vm_template_get(vmid: int) -> Guest:
     template = (
         Guest.objects.filter(vmid=vmid, template=True, vanished_at__isnull=True)
@@ -132,6 +151,7 @@ def guest_create(
     actor: Principal,
     access: GuestAccess | None = None,
     idempotency_key: str = "",
+    node: str = "",
 ) -> Operation:
     """A VM cloned from a template, sized by the plan, configured by cloud-init and started.
     The worker places it, clones, configures, grows the disk and starts it."""
@@ -152,6 +172,7 @@ def guest_create(
         detail={"template": template.vmid},
         build_steps=clone_steps(template, access),
         idempotency_key=idempotency_key,
+        node=node,
     )
 
 
@@ -163,6 +184,7 @@ def vm_create_from_iso(
     name: str,
     actor: Principal,
     idempotency_key: str = "",
+    node: str = "",
 ) -> Operation:
     """An empty VM sized by the plan with the ISO in its CD drive, booting from it first, so
     its owner installs the system on the console."""
@@ -179,6 +201,7 @@ def vm_create_from_iso(
         detail={"iso": iso},
         build_steps=[("vm_create", {"iso": iso})],
         idempotency_key=idempotency_key,
+        node=node,
     )
 
 
@@ -195,6 +218,7 @@ def container_create(
     actor: Principal,
     access: GuestAccess | None = None,
     idempotency_key: str = "",
+    node: str = "",
 ) -> Operation:
     """A container from a template image (vztmpl), sized by the plan and started."""
     access = access or GuestAccess()
@@ -217,6 +241,7 @@ def container_create(
         detail={"ostemplate": ostemplate},
         build_steps=container_steps(ostemplate, access),
         idempotency_key=idempotency_key,
+        node=node,
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from django.utils import timezone
 
 from apps.clusters.models import Storage
+from apps.clusters.placement import NoCapacity
 from apps.guests.models import Guest, Image
 from apps.operations.models import Operation, Step
 from apps.operations.runner import (
@@ -154,3 +155,17 @@ def template_disk_is_shared(client: PveClient, template: Guest) -> bool:
     disk = next((config[key] for key in BOOT_DISK_KEYS if key in config), "")
     storage = parse_volume_id(parse_property_string(disk, default_key="file")["file"])[0]
     return Storage.objects.filter(cluster=template.cluster, storage=storage, shared=True).exists()
+
+
+def pinned_among(candidates: list[str] | None, params: dict) -> list[str] | None:
+    """The nodes placement may choose from: the one an operator pinned (`node`), if the guest
+    can go there at all, else `candidates` (None: any node)."""
+    pinned = params.get("node")
+    if not pinned:
+        return candidates
+    if candidates is not None and pinned not in candidates:
+        raise NoCapacity(
+            f"node {pinned} was chosen, but what the guest is made from is only on "
+            f"{', '.join(sorted(candidates)) or 'no node'}"
+        )
+    return [pinned]

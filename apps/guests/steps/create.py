@@ -16,6 +16,7 @@ from apps.guests.steps.common import (
     follow,
     image_nodes,
     is_ours,
+    pinned_among,
     pve_task,
     pve_task_type,
     set_node,
@@ -74,7 +75,7 @@ def run_guest_clone(*, operation: Operation, step: Step, params: dict) -> StepRe
             node = node_choose(
                 cluster=operation.cluster,
                 memory_mb=guest.memory_mb,
-                among=None if shared else [template.node],
+                among=pinned_among(None if shared else [template.node], params),
             )
         except NoCapacity as error:
             return Fail(str(error))
@@ -265,7 +266,9 @@ def run_container_create(*, operation: Operation, step: Step, params: dict) -> S
     candidate_nodes = None if on_shared else list(images.values_list("node", flat=True))
     try:
         node = node_choose(
-            cluster=operation.cluster, memory_mb=guest.memory_mb, among=candidate_nodes
+            cluster=operation.cluster,
+            memory_mb=guest.memory_mb,
+            among=pinned_among(candidate_nodes, params),
         )
     except NoCapacity as error:
         return Fail(str(error))
@@ -311,7 +314,7 @@ def run_vm_create(*, operation: Operation, step: Step, params: dict) -> StepResu
         node = node_choose(
             cluster=operation.cluster,
             memory_mb=guest.memory_mb,
-            among=image_nodes(operation, params["iso"]),
+            among=pinned_among(image_nodes(operation, params["iso"]), params),
         )
     except NoCapacity as error:
         return Fail(str(error))
