@@ -3,6 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from apps.backups.api import views as backup_views
 from apps.clusters.api import views as cluster_views
 from apps.guests.api import snapshots as snapshot_views
 from apps.guests.api import templates as template_views
@@ -49,6 +50,11 @@ urlpatterns = [
         "v1/guests/<int:vmid>/snapshots/<str:name>/rollback/",
         snapshot_views.SnapshotRollbackApi.as_view(),
         name="guest-snapshot-rollback",
+    ),
+    path(
+        "v1/guests/<int:vmid>/backups/",
+        backup_views.BackupListApi.as_view(),
+        name="guest-backup-list",
     ),
     path("v1/templates/", template_views.TemplateListApi.as_view(), name="template-list"),
     path("v1/images/", template_views.ImageListApi.as_view(), name="image-list"),

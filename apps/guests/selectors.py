@@ -1,9 +1,12 @@
 """Reads of guests, scoped by what the actor may see (VM.Audit)."""
 
+import math
+
 from django.db.models import Count, QuerySet, Sum
 from django.http import Http404
 
 from apps.access.engine import Principal, filter_by_vmid
+from apps.backups.models import Backup
 from apps.clusters.models import Cluster
 from apps.clusters.placement import NoCapacity
 from apps.guests.models import CREATING, Guest, Image, Snapshot
@@ -43,6 +46,16 @@ def tenant_guest_usage(*, tenant: Tenant) -> Resources:
         disk_gb=totals["disk_gb"] or 0,
         # The snapshots of those guests, as last seen on PVE (services/snapshots.py).
         snapshots=Snapshot.objects.filter(guest__in=guests).count(),
+        # Their backups PVE still lists (apps/backups), in GiB rounded up.
+        backup_gb=math.ceil(
+            (
+                Backup.objects.filter(guest__tenant=tenant, vanished_at__isnull=True).aggregate(
+                    size=Sum("size")
+                )["size"]
+                or 0
+            )
+            / 1024**3
+        ),
     )
 
 

@@ -63,6 +63,7 @@ OPERATION_PRIVILEGE = {
     "guest.snapshot": "VM.Snapshot",
     "guest.rollback": "VM.Snapshot.Rollback",
     "guest.snapshot_delete": "VM.Snapshot",
+    "guest.backup": "VM.Backup",
 }
 
 

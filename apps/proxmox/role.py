@@ -18,5 +18,13 @@ PORTAL_ROLE_PRIVILEGES = (
     "VM.Config.Memory",  # memory from the plan
     "VM.Config.Disk",  # grow the disk to the plan
     "VM.Config.Cloudinit",  # user, SSH keys, IP configuration
+    "VM.Config.Options",  # name, tags, notes; boot order and OS type of new VMs
+    "VM.Config.CDROM",  # the ISO of a VM installed from one
+    "VM.Config.Network",  # the network card of new VMs and containers
+    "VM.Config.HWType",  # the disk controller of new VMs
     "VM.PowerMgmt",  # start, stop, shutdown, reboot, reset, suspend, resume
+    "VM.Snapshot",  # take and delete snapshots
+    "VM.Snapshot.Rollback",  # roll back to one
+    "VM.Backup",  # vzdump
+    "VM.Console",  # consoles (vncproxy, termproxy) for the portal's proxy
 )

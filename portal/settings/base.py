@@ -73,6 +73,7 @@ LOCAL_APPS = [
     "apps.clusters",
     "apps.guests",
     "apps.operations",
+    "apps.backups",
     "apps.consoles",
     "apps.web",
 ]

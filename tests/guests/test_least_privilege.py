@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from apps.access.services import acl_modify
 from apps.clusters.services import cluster_register, inventory_sync
-from apps.guests.services import guests_sync
+from apps.guests.services import guests_sync, images_sync
 from apps.identity.models import Realm
 from apps.identity.services.users import user_create
 from apps.operations.models import Operation
@@ -20,6 +20,8 @@ from apps.tenancy.services import tenant_create
 from portal.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+ISO = "shared-nfs:iso/debian-12.8.0-amd64-netinst.iso"
 
 
 def wait_until_terminal(operation_id: str, timeout: float = 30.0) -> Operation:
@@ -54,14 +56,17 @@ def test_lifecycle_with_only_the_portal_role(pvesim, pvesim_root) -> None:
     )
     inventory_sync(cluster=cluster)
     guests_sync(cluster=cluster)
+    images_sync(cluster=cluster)
     tenant = tenant_create(
         slug=f"lp{suffix}",
         name="LP",
-        limits=Resources(guests=1, vcpus=2, memory_mb=2048, disk_gb=40),
+        limits=Resources(guests=1, vcpus=2, memory_mb=2048, disk_gb=40, snapshots=1, backup_gb=40),
     )
-    Plan.objects.create(name="S", slug="s", cores=1, memory_mb=1024, disk_gb=30)
+    Plan.objects.create(name="S", slug="s", cores=1, memory_mb=1024, disk_gb=30, snapshots=1)
     user_create(userid="boss@pve", password="x", tenant=tenant)
     acl_modify(path=f"/pool/{tenant.slug}", roles=["PVEVMAdmin"], users=["boss@pve"])
+    # Backups go to a storage the tenant was given (as an operator grants it).
+    acl_modify(path="/storage/local", roles=["PVEDatastoreUser"], users=["boss@pve"])
     api = APIClient()
     api.force_login(tenant.users.get())
 
@@ -77,10 +82,21 @@ def test_lifecycle_with_only_the_portal_role(pvesim, pvesim_root) -> None:
         create = wait_until_terminal(created_op["id"])
         assert create.state == "succeeded", create.error
         vmid = create.guest.vmid
-        for action in ("reboot", "shutdown"):
-            power = api.post(f"/api/v1/guests/{vmid}/status/{action}/").json()
-            assert wait_until_terminal(power["id"]).state == "succeeded"
-        delete = api.delete(f"/api/v1/guests/{vmid}/").json()
-        assert wait_until_terminal(delete["id"]).state == "succeeded", Operation.objects.get(
-            pk=delete["id"]
-        ).error
+        steps = [
+            lambda: api.post(f"/api/v1/guests/{vmid}/status/reboot/"),
+            lambda: api.patch(
+                f"/api/v1/guests/{vmid}/", {"name": "lp2", "tags": ["a"], "notes": "n"}, "json"
+            ),
+            lambda: api.post(f"/api/v1/guests/{vmid}/snapshots/", {"name": "before"}, "json"),
+            lambda: api.post(f"/api/v1/guests/{vmid}/snapshots/before/rollback/"),
+            lambda: api.post(f"/api/v1/guests/{vmid}/backups/", {"notes": "lp"}, "json"),
+            lambda: api.post(f"/api/v1/guests/{vmid}/status/start/"),  # rolled back: stopped
+            lambda: api.post(f"/api/v1/guests/{vmid}/reinstall/", {"template": 9000}, "json"),
+            lambda: api.delete(f"/api/v1/guests/{vmid}/"),
+            lambda: api.post("/api/v1/guests/", {"name": "iso", "plan": "s", "iso": ISO}, "json"),
+        ]
+        for request in steps:  # one after the other: a guest takes one change at a time
+            response = request()
+            assert response.status_code == 202, response.content
+            operation = wait_until_terminal(response.json()["id"])
+            assert operation.state == "succeeded", (operation.kind, operation.error)

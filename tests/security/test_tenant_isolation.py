@@ -77,6 +77,8 @@ FOREIGN_REQUESTS = [
     ("post", "/api/v1/guests/200/snapshots/"),
     ("delete", "/api/v1/guests/200/snapshots/before_upgrade/"),
     ("post", "/api/v1/guests/200/snapshots/before_upgrade/rollback/"),
+    ("get", "/api/v1/guests/200/backups/"),
+    ("post", "/api/v1/guests/200/backups/"),
     ("get", "/api/v1/tenants/b/quota/"),
     ("get", "/api/v1/operations/{operation_b}/"),
     ("get", "/api/v1/operations/{operation_b}/log/"),

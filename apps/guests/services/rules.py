@@ -36,6 +36,8 @@ EXCLUSIVE_KINDS = (
     "guest.snapshot",
     "guest.rollback",
     "guest.snapshot_delete",
+    # Backups (apps/backups): a backup holds PVE's lock on the guest while it runs.
+    "guest.backup",
 )
 
 
@@ -48,8 +50,7 @@ def refuse_if_busy(guest: Guest) -> None:
     )
     if busy:
         raise ValidationError(
-            f"guest {guest.vmid} has a {busy.removeprefix('guest.')} in progress; "
-            "wait for it to end"
+            f"guest {guest.vmid} has an operation in progress ({busy}); wait for it to end"
         )
 
 
