@@ -1,6 +1,7 @@
 """Power actions through the REST API, run by a real Celery worker against pvesim."""
 
 import time
+import uuid
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -145,7 +146,7 @@ def test_a_suspended_tenants_guests_stop_and_are_read_only_until_unsuspended(
     from apps.guests.services import tenant_suspend, tenant_unsuspend
     from apps.tenancy.models import Tenant
 
-    acme = Tenant.objects.create(name="ACME", slug=f"acme{cloned_vmid}")
+    acme = Tenant.objects.create(name="ACME", slug=f"acme{uuid.uuid4().hex[:8]}")
     pvesim_root.pools.post(poolid=acme.slug)
     pvesim_root.pools.put(poolid=acme.slug, vms=str(cloned_vmid))
     guests_sync(cluster=cluster)

@@ -1,5 +1,7 @@
 """Guest inventory: mirrored from /cluster/resources, adopted by pool, vanished ones flagged."""
 
+import uuid
+
 import pytest
 
 from apps.audit.models import AuditEvent
@@ -28,7 +30,7 @@ def test_sync_mirrors_guests_and_templates(cluster, cloned_vmid) -> None:
 
 
 def test_guests_in_a_tenant_pool_are_adopted(cluster, cloned_vmid, pvesim_root) -> None:
-    acme = Tenant.objects.create(name="ACME", slug=f"acme{cloned_vmid}")
+    acme = Tenant.objects.create(name="ACME", slug=f"acme{uuid.uuid4().hex[:8]}")
     pvesim_root.pools.post(poolid=acme.slug)
     pvesim_root.pools.put(poolid=acme.slug, vms=str(cloned_vmid))
 
@@ -57,7 +59,7 @@ def test_vanished_guests_are_flagged_not_dropped(cluster, cloned_vmid, pvesim_ro
 def test_sizes_changed_behind_the_portals_back_are_recorded_as_drift(
     cluster, cloned_vmid, pvesim_root
 ) -> None:
-    acme = Tenant.objects.create(name="ACME", slug=f"acme{cloned_vmid}")
+    acme = Tenant.objects.create(name="ACME", slug=f"acme{uuid.uuid4().hex[:8]}")
     pvesim_root.pools.post(poolid=acme.slug)
     pvesim_root.pools.put(poolid=acme.slug, vms=str(cloned_vmid))
     guests_sync(cluster=cluster)
@@ -96,8 +98,8 @@ def test_adoption_is_audited_and_a_later_pool_move_keeps_the_owner(
     from apps.access.models import PoolGuest
     from apps.audit.models import AuditEvent
 
-    acme = Tenant.objects.create(name="ACME", slug=f"acme{cloned_vmid}")
-    other = Tenant.objects.create(name="Other", slug=f"other{cloned_vmid}")
+    acme = Tenant.objects.create(name="ACME", slug=f"acme{uuid.uuid4().hex[:8]}")
+    other = Tenant.objects.create(name="Other", slug=f"other{uuid.uuid4().hex[:8]}")
     for tenant in (acme, other):
         pvesim_root.pools.post(poolid=tenant.slug)
     pvesim_root.pools.put(poolid=acme.slug, vms=str(cloned_vmid))

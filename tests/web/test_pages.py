@@ -385,7 +385,7 @@ def with_operations(portal, guests) -> None:
 
 @pytest.mark.parametrize(
     ("url", "pinned"),
-    [("/", 15), ("/guests/", 11), ("/guests/1000/", 12), ("/operations/", 10)],
+    [("/", 16), ("/guests/", 11), ("/guests/1000/", 12), ("/operations/", 10)],
 )
 def test_page_queries_are_pinned_and_do_not_grow_with_guests(portal, url, pinned) -> None:
     with_operations(portal, portal.add_guests(10))
