@@ -8,6 +8,7 @@ from rest_framework.exceptions import ValidationError
 from apps.guests import selectors
 from apps.guests.models import Guest, Image
 from apps.tenancy.models import Plan
+from apps.tenancy.selectors import plan_list
 
 PLAN_PARAMETER = OpenApiParameter(
     "plan", str, description="Only what this plan (slug) offers: its clusters and templates."
@@ -18,7 +19,7 @@ def _plan_asked(request) -> Plan | None:
     slug = request.query_params.get("plan")
     if slug is None:
         return None
-    plan = Plan.objects.filter(slug=slug, active=True).first()
+    plan = plan_list().filter(slug=slug).first()
     if plan is None:
         raise ValidationError({"plan": [f"no plan '{slug}' is offered"]})
     return plan
