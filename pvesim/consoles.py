@@ -1,7 +1,8 @@
 """Console sessions created by vncproxy/termproxy and consumed once by vncwebsocket.
 
-A session reserves a port in 5900-5999 and is bound to the user, the guest and the ticket; its
-``vncproxy`` task runs until the websocket closes, or fails when nobody connects in time.
+A session reserves a port in 5900-5999 and is bound to the user, the guest (or node) and the
+ticket; its ``vncproxy`` task (``vncshell`` for a node's shell) runs until the websocket closes,
+or fails when nobody connects in time.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ class ConsoleSession:
     port: int
     mode: str  # "vnc" (RFB) or "term" (termproxy)
     node: str
-    kind: str
+    kind: str  # "qemu", "lxc", or "node" for a node's shell (vmid 0)
     vmid: int
+    path: str  # what the ticket is bound to: /vms/{vmid} or /nodes/{node}
     user: str
     ticket: str
     password: str | None

@@ -7,7 +7,16 @@ from apps.consoles.models import ConsoleTicket
 
 @admin.register(ConsoleTicket)
 class ConsoleTicketAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "user", "guest", "node", "protocol", "expires_at", "redeemed_at"]
+    list_display = [
+        "created_at",
+        "user",
+        "guest",
+        "serial",
+        "node",
+        "protocol",
+        "expires_at",
+        "redeemed_at",
+    ]
     list_filter = ["protocol", "cluster"]
     search_fields = ["user__username", "guest__vmid", "node"]
     readonly_fields = [field.name for field in ConsoleTicket._meta.fields]

@@ -2,6 +2,7 @@
 
 The browser gets the token once, in the console page; the database keeps only its SHA-256,
 bound to the user, to the session that asked for it (also hashed) and to the guest or node.
+A terminal ticket of a VM is for its serial port `serial` (PVE's `qemu/{vmid}/termproxy`).
 """
 
 from django.conf import settings
@@ -31,6 +32,9 @@ class ConsoleTicket(models.Model):
         related_name="console_tickets",
     )
     node = models.CharField(max_length=64, blank=True, help_text=_("Node of a node shell."))
+    serial = models.CharField(
+        max_length=8, blank=True, help_text=_("Serial port of a VM's serial terminal.")
+    )
     protocol = models.CharField(max_length=8, choices=Protocol.choices)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()

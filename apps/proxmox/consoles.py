@@ -66,12 +66,24 @@ def vnc_proxy(client: PveClient, *, node: str, guest_type: GuestType, vmid: int)
 
 
 def term_proxy(
-    client: PveClient, *, node: str, guest_type: GuestType | None = None, vmid: int | None = None
+    client: PveClient,
+    *,
+    node: str,
+    guest_type: GuestType | None = None,
+    vmid: int | None = None,
+    serial: str | None = None,
 ) -> ConsoleProxy:
-    """Start a terminal proxy (xterm.js): a guest's (container console, VM serial0) or, without
-    a guest, the node's shell (Sys.Console on /nodes/{node})."""
-    path = f"nodes/{node}" if vmid is None else f"nodes/{node}/{guest_type}/{vmid}"
-    return _proxy(client, path, "termproxy")
+    """Start a terminal proxy (xterm.js): a container's console, a VM's serial port `serial`
+    (serial0..serial3) or, without a guest, the node's shell (Sys.Console on /nodes/{node})."""
+    if vmid is None:
+        return _proxy(client, f"nodes/{node}", "termproxy")
+    params = {"serial": serial} if serial else {}
+    return _proxy(client, f"nodes/{node}/{guest_type}/{vmid}", "termproxy", **params)
+
+
+def serial_ports(config: dict) -> list[str]:
+    """The serial ports a VM's config has (`serial0`..`serial3`), in order."""
+    return [f"serial{n}" for n in range(4) if config.get(f"serial{n}")]
 
 
 def _ssl_for(endpoint: ClusterEndpoint) -> aiohttp.Fingerprint | ssl.SSLContext:

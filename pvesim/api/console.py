@@ -1,4 +1,4 @@
-"""vncproxy, termproxy and vncwebsocket for qemu and lxc guests (FACTS §7).
+"""vncproxy, termproxy and vncwebsocket for qemu and lxc guests, and a node's shell (FACTS §7).
 
 Behaviour follows qemu-server >= 9.1.7: with ``websocket=1`` a VNC password is always generated,
 returned as ``password`` and prefixed to the ticket (``<password>:PVEVNC:...``).
@@ -7,6 +7,7 @@ returned as ``password`` and prefixed to the ticket (``<password>:PVEVNC:...``).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +25,8 @@ from pvesim.termproxy import FakeShell, parse_client_frame
 from pvesim.tls import CERT_NAME
 
 CONSOLE = {"check": ["perm", "/vms/{vmid}", ["VM.Console"]]}
+NODE_CONSOLE = {"check": ["perm", "/nodes/{node}", ["Sys.Console"]]}
+NODE_SHELL = "node"  # ConsoleSession.kind of a node's shell
 
 
 def _running_guest(ctx: RequestContext, params: dict[str, Any], kind: str) -> Guest:
@@ -33,12 +36,22 @@ def _running_guest(ctx: RequestContext, params: dict[str, Any], kind: str) -> Gu
     return guest
 
 
+def _session_path(kind: str, node: str, vmid: int) -> str:
+    return f"/nodes/{node}" if kind == NODE_SHELL else f"/vms/{vmid}"
+
+
 def _open_session(
-    ctx: RequestContext, guest: Guest, mode: str, *, with_password: bool
+    ctx: RequestContext,
+    *,
+    node: str,
+    kind: str,
+    vmid: int,
+    mode: str,
+    with_password: bool,
 ) -> dict[str, Any]:
     sim = ctx.sim
     port = sim.consoles.free_port()
-    path = f"/vms/{guest.vmid}"
+    path = _session_path(kind, node, vmid)
     ticket = sim.signer.create_vnc_ticket(ctx.principal, path, port)
     password = generate_vnc_password() if with_password else None
     if password:
@@ -46,18 +59,20 @@ def _open_session(
     session = ConsoleSession(
         port=port,
         mode=mode,
-        node=guest.node,
-        kind=guest.kind,
-        vmid=guest.vmid,
+        node=node,
+        kind=kind,
+        vmid=vmid,
+        path=path,
         user=ctx.principal,
         ticket=ticket,
         password=password or ticket[:8],
     )
     sim.consoles.add(session)
     upid = sim.tasks.start(
-        node=guest.node,
-        type_="vncproxy",
-        id_=str(guest.vmid),
+        node=node,
+        # PVE's node shell runs as a `vncshell` task without an id.
+        type_="vncshell" if kind == NODE_SHELL else "vncproxy",
+        id_="" if kind == NODE_SHELL else str(vmid),
         user=ctx.task_user,
         worker=sim.consoles.worker(session),
     )
@@ -67,6 +82,19 @@ def _open_session(
     if password:
         result["password"] = password
     return result
+
+
+def _open_guest_session(
+    ctx: RequestContext, guest: Guest, mode: str, *, with_password: bool
+) -> dict[str, Any]:
+    return _open_session(
+        ctx,
+        node=guest.node,
+        kind=guest.kind,
+        vmid=guest.vmid,
+        mode=mode,
+        with_password=with_password,
+    )
 
 
 @endpoint(
@@ -84,7 +112,7 @@ def _open_session(
 async def qemu_vncproxy(ctx: RequestContext, params: dict[str, Any]) -> Any:
     guest = _running_guest(ctx, params, "qemu")
     with_password = bool(params.get("websocket") or params.get("generate-password"))
-    return _open_session(ctx, guest, "vnc", with_password=with_password)
+    return _open_guest_session(ctx, guest, "vnc", with_password=with_password)
 
 
 @endpoint(
@@ -102,7 +130,7 @@ async def qemu_vncproxy(ctx: RequestContext, params: dict[str, Any]) -> Any:
 )
 async def lxc_vncproxy(ctx: RequestContext, params: dict[str, Any]) -> Any:
     guest = _running_guest(ctx, params, "lxc")
-    return _open_session(ctx, guest, "vnc", with_password=bool(params.get("websocket")))
+    return _open_guest_session(ctx, guest, "vnc", with_password=bool(params.get("websocket")))
 
 
 @endpoint(
@@ -117,7 +145,7 @@ async def qemu_termproxy(ctx: RequestContext, params: dict[str, Any]) -> Any:
     serial = params.get("serial", "serial0")
     if serial not in guest.config:
         raise die(f"{serial} is not configured")
-    return _open_session(ctx, guest, "term", with_password=False)
+    return _open_guest_session(ctx, guest, "term", with_password=False)
 
 
 @endpoint(
@@ -129,7 +157,28 @@ async def qemu_termproxy(ctx: RequestContext, params: dict[str, Any]) -> Any:
 )
 async def lxc_termproxy(ctx: RequestContext, params: dict[str, Any]) -> Any:
     guest = _running_guest(ctx, params, "lxc")
-    return _open_session(ctx, guest, "term", with_password=False)
+    return _open_guest_session(ctx, guest, "term", with_password=False)
+
+
+@endpoint(
+    "POST",
+    "/nodes/{node}/termproxy",
+    params=(
+        opt("cmd", enum=("ceph_install", "login", "upgrade"), default="login"),
+        opt("cmd-opts", default=""),
+        NODE,
+    ),
+    permissions=NODE_CONSOLE,
+    protected=True,
+)
+async def node_termproxy(ctx: RequestContext, params: dict[str, Any]) -> Any:
+    """The node's shell; commands other than a login are root@pam's, as on PVE."""
+    if params.get("cmd", "login") != "login" and ctx.principal != "root@pam":
+        raise PveError(403, "Permission check failed (user != root@pam)")
+    node = ctx.sim.state.node(params["node"])
+    return _open_session(
+        ctx, node=node.name, kind=NODE_SHELL, vmid=0, mode="term", with_password=False
+    )
 
 
 def _boot_screen(guest: Guest) -> TextScreen:
@@ -156,7 +205,7 @@ async def _serve_rfb(socket: web.WebSocketResponse, session: ConsoleSession, gue
 
 
 async def _serve_terminal(
-    socket: web.WebSocketResponse, session: ConsoleSession, guest: Guest
+    socket: web.WebSocketResponse, session: ConsoleSession, hostname: str
 ) -> None:
     channel = WebSocketChannel(socket)
     first = (await channel.receive_frame()).decode(errors="replace")
@@ -164,7 +213,7 @@ async def _serve_terminal(
     if user != session.user or ticket != session.ticket:
         await socket.close()
         return
-    shell = FakeShell(hostname=guest.name.lower().replace(" ", "-"), vmid=guest.vmid)
+    shell = FakeShell(hostname=hostname, vmid=session.vmid)
     await socket.send_bytes(b"OK" + shell.greeting().encode())
     while True:
         kind, payload = parse_client_frame((await channel.receive_frame()).decode(errors="replace"))
@@ -179,55 +228,88 @@ async def _serve_terminal(
             shell.cols, shell.rows = payload
 
 
+async def _serve_websocket(
+    ctx: RequestContext,
+    params: dict[str, Any],
+    *,
+    kind: str,
+    vmid: int,
+    serve: Callable[[web.WebSocketResponse, ConsoleSession], Awaitable[None]],
+) -> web.StreamResponse:
+    """Check the port's session and its ticket, upgrade, and serve the console on it."""
+    sim, request = ctx.sim, ctx.request
+    assert request is not None
+    session = sim.consoles.get(params["port"])
+    path = _session_path(kind, params["node"], vmid)
+    valid = (
+        session is not None
+        and not session.used
+        and session.path == path
+        and session.user == ctx.principal
+        and sim.signer.verify_vnc_ticket(params["vncticket"], ctx.principal, path, session.port)
+    )
+    if not valid or session is None:
+        raise PveError(401, "Permission denied - invalid vnc ticket")
+    socket = web.WebSocketResponse(protocols=("binary",), max_msg_size=0)
+    if not socket.can_prepare(request).ok:
+        raise PveError(400, "websocket upgrade required")
+    session.used = True
+    await socket.prepare(request)
+    session.connected.set()
+    sim.consoles.track(socket)
+    try:
+        await serve(socket, session)
+    except (ConnectionError, ValueError):
+        pass
+    finally:
+        sim.consoles.untrack(socket)
+        sim.consoles.release(session)
+        with contextlib.suppress(ConnectionError):
+            await socket.close()
+    return socket
+
+
+WEBSOCKET_PARAMS = (
+    Param("port", "integer", minimum=5900, maximum=5999),
+    Param("vncticket", max_length=512),
+)
+
+
 def _register_websocket(kind: str) -> None:
     @endpoint(
         "GET",
         f"/nodes/{{node}}/{kind}/{{vmid}}/vncwebsocket",
-        params=(
-            NODE,
-            Param("port", "integer", minimum=5900, maximum=5999),
-            VMID,
-            Param("vncticket", max_length=512),
-        ),
+        params=(NODE, *WEBSOCKET_PARAMS, VMID),
         permissions=CONSOLE,
         websocket=True,
     )
     async def vncwebsocket(ctx: RequestContext, params: dict[str, Any]) -> web.StreamResponse:
-        sim, request = ctx.sim, ctx.request
-        assert request is not None
-        guest = sim.state.guest(params["node"], kind, params["vmid"])
-        session = sim.consoles.get(params["port"])
-        path = f"/vms/{guest.vmid}"
-        valid = (
-            session is not None
-            and not session.used
-            and session.vmid == guest.vmid
-            and session.user == ctx.principal
-            and sim.signer.verify_vnc_ticket(params["vncticket"], ctx.principal, path, session.port)
-        )
-        if not valid or session is None:
-            raise PveError(401, "Permission denied - invalid vnc ticket")
-        socket = web.WebSocketResponse(protocols=("binary",), max_msg_size=0)
-        if not socket.can_prepare(request).ok:
-            raise PveError(400, "websocket upgrade required")
-        session.used = True
-        await socket.prepare(request)
-        session.connected.set()
-        sim.consoles.track(socket)
-        try:
+        guest = ctx.sim.state.guest(params["node"], kind, params["vmid"])
+
+        async def serve(socket: web.WebSocketResponse, session: ConsoleSession) -> None:
             if session.mode == "vnc":
                 await _serve_rfb(socket, session, guest)
             else:
-                await _serve_terminal(socket, session, guest)
-        except (ConnectionError, ValueError):
-            pass
-        finally:
-            sim.consoles.untrack(socket)
-            sim.consoles.release(session)
-            with contextlib.suppress(ConnectionError):
-                await socket.close()
-        return socket
+                await _serve_terminal(socket, session, guest.name.lower().replace(" ", "-"))
+
+        return await _serve_websocket(ctx, params, kind=kind, vmid=guest.vmid, serve=serve)
 
 
 for _kind in ("qemu", "lxc"):
     _register_websocket(_kind)
+
+
+@endpoint(
+    "GET",
+    "/nodes/{node}/vncwebsocket",
+    params=(NODE, *WEBSOCKET_PARAMS),
+    permissions=NODE_CONSOLE,
+    websocket=True,
+)
+async def node_vncwebsocket(ctx: RequestContext, params: dict[str, Any]) -> web.StreamResponse:
+    node = ctx.sim.state.node(params["node"]).name
+
+    async def serve(socket: web.WebSocketResponse, session: ConsoleSession) -> None:
+        await _serve_terminal(socket, session, node)
+
+    return await _serve_websocket(ctx, params, kind=NODE_SHELL, vmid=0, serve=serve)

@@ -1,5 +1,6 @@
 """Consoles in Chromium: noVNC and xterm.js through the portal's proxy to pvesim, served by a
-real ASGI server (websockets), and nothing of PVE's in the page's network traffic."""
+real ASGI server (websockets), and nothing of PVE's in the page's network traffic; a VM's serial
+terminal, and an operator's node shell opened from the node's back-office page."""
 
 import contextlib
 import threading
@@ -11,11 +12,14 @@ import uvicorn
 from django.db import connections
 from playwright.sync_api import Error, Page, expect
 
+from apps.clusters.models import Node
 from tests.browser.test_login import sign_in
 from tests.consoles.fixtures import (  # noqa: F401 - fixtures
     ALICE_PASSWORD,
+    OPERATOR_PASSWORD,
     alice,
     console_cluster,
+    operator,
     running_ct,
     running_vm,
     tenant,
@@ -127,6 +131,15 @@ def test_vm_and_container_consoles(
     page.wait_for_function(f"({CANVAS_SIGNATURE})() !== {typed}")
     expect(page.get_by_role("button", name="Reconnect")).to_be_hidden()
 
+    # The VM's serial terminal, offered as it has serial0: xterm.js runs a command.
+    page.get_by_role("link", name="Serial console (serial0)").click()
+    expect(status).to_have_attribute("data-state", "connected")
+    rows = page.locator("#console-screen .xterm-rows")
+    expect(rows).to_contain_text(f"root@vm{running_vm.vmid}:~#")
+    page.locator("#console-screen").click()
+    page.keyboard.type("uname -a\n")
+    expect(rows).to_contain_text(f"Linux vm{running_vm.vmid} 6.8.12-4-pve")
+
     # The container: xterm.js runs a command and shows its output.
     page.goto(f"{asgi_live_server}/guests/{running_ct.vmid}/console/")
     expect(status).to_have_attribute("data-state", "connected")
@@ -161,3 +174,24 @@ def test_vm_and_container_consoles(
         "/api2/",
     ):
         assert secret not in log, secret
+
+
+def test_operator_node_shell(
+    page: Page,
+    asgi_live_server: str,
+    operator,  # noqa: F811
+    console_cluster,  # noqa: F811
+) -> None:
+    node = Node.objects.get(cluster=console_cluster, name="pve1")
+    sign_in(page, asgi_live_server, username="op", realm="pve", password=OPERATOR_PASSWORD)
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    page.goto(f"{asgi_live_server}/admin/clusters/node/{node.pk}/change/")
+    page.get_by_role("link", name="Open shell").click()
+    heading = page.get_by_role("heading", name=f"Shell of node pve1 ({console_cluster.name})")
+    expect(heading).to_be_visible()
+    expect(page.locator("#console-status")).to_have_attribute("data-state", "connected")
+    rows = page.locator("#console-screen .xterm-rows")
+    expect(rows).to_contain_text("root@pve1:~#")
+    page.locator("#console-screen").click()
+    page.keyboard.type("uname -a\n")
+    expect(rows).to_contain_text("Linux pve1 6.8.12-4-pve")

@@ -1,5 +1,6 @@
-"""A registered pvesim cluster, a tenant with alice (PVEVMAdmin on its pool), and a running VM
-and container in the tenant's pool: what console tests need. Imported by the consoles and
+"""A registered pvesim cluster, a tenant with alice (PVEVMAdmin on its pool), an operator, and a
+running VM (with serial0, from template 9000) and container in the tenant's pool: what console
+tests need. Imported by the consoles and
 browser conftests."""
 
 import time
@@ -18,6 +19,7 @@ from apps.tenancy.models import Tenant
 from tests.services.pve_access import make_token
 
 ALICE_PASSWORD = "alice-console-pw-1"
+OPERATOR_PASSWORD = "operator-console-pw-1"
 
 
 def wait_for_task(root, upid: str, timeout: float = 30.0) -> None:
@@ -65,6 +67,19 @@ def alice(tenant) -> User:
 def alice_client(alice) -> Client:
     client = Client()
     client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def operator(console_cluster) -> User:
+    Realm.objects.get_or_create(name="pve", defaults={"type": "pve", "default": True})
+    return user_create(userid="op@pve", password=OPERATOR_PASSWORD, is_staff=True)
+
+
+@pytest.fixture
+def operator_client(operator) -> Client:
+    client = Client()
+    client.force_login(operator)
     return client
 
 

@@ -3,13 +3,11 @@ a browser-side RFB session and a termproxy session relayed end to end, refused t
 consoles that end on revocation, logout, deletion and idleness."""
 
 import re
-import struct
 from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.utils import timezone
 
@@ -18,106 +16,21 @@ from apps.audit.models import AuditEvent
 from apps.consoles.models import ConsoleTicket
 from apps.consoles.services import console_ticket_issue
 from apps.guests.models import Guest
-from portal.asgi import application
 from tests.consoles.fixtures import wait_for_task
+from tests.consoles.websocket import (
+    TIMEOUT,
+    BrowserSide,
+    communicator_for,
+    session_key_of,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ORIGIN = b"http://127.0.0.1"
 KEY_A = 0x61
-TIMEOUT = 10
-
-
-class Closed(Exception):
-    def __init__(self, code: int | None) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-def _session_key(client: Client) -> str:
-    return client.session.session_key
-
-
-def _communicator(token: str, session_key: str, *, origin: bytes = ORIGIN):
-    return WebsocketCommunicator(
-        application,
-        f"/ws/console/{token}/",
-        headers=[
-            (b"host", b"127.0.0.1"),
-            (b"origin", origin),
-            (b"cookie", f"sessionid={session_key}".encode()),
-        ],
-        subprotocols=["binary"],
-    )
 
 
 def _issue(user, guest: Guest, session_key: str) -> str:
     return console_ticket_issue(actor=user, guest=guest, session_key=session_key).token
-
-
-class BrowserSide:
-    """What noVNC or xterm.js would do, over the communicator."""
-
-    def __init__(self, communicator: WebsocketCommunicator) -> None:
-        self.communicator = communicator
-        self.buffer = bytearray()
-        self.received = bytearray()
-
-    async def message(self) -> bytes:
-        output = await self.communicator.receive_output(timeout=TIMEOUT)
-        if output["type"] == "websocket.close":
-            raise Closed(output.get("code"))
-        data = output.get("bytes") or output.get("text", "").encode()
-        self.received.extend(data)
-        return data
-
-    async def read(self, count: int) -> bytes:
-        while len(self.buffer) < count:
-            self.buffer.extend(await self.message())
-        data = bytes(self.buffer[:count])
-        del self.buffer[:count]
-        return data
-
-    async def send(self, data: bytes) -> None:
-        await self.communicator.send_to(bytes_data=data)
-
-    async def closed(self) -> int | None:
-        """Read on until the proxy closes; the close code."""
-        while True:
-            try:
-                await self.message()
-            except Closed as closed:
-                return closed.code
-
-    # RFB, as a client with security type None
-    async def rfb_handshake(self) -> tuple[int, int, bytes]:
-        assert await self.read(12) == b"RFB 003.008\n"
-        await self.send(b"RFB 003.008\n")
-        count = (await self.read(1))[0]
-        assert list(await self.read(count)) == [1]  # security type None only
-        await self.send(bytes([1]))
-        assert struct.unpack(">I", await self.read(4)) == (0,)
-        await self.send(bytes([1]))  # ClientInit, shared
-        width, height = struct.unpack(">HH", await self.read(4))
-        await self.read(16)  # pixel format: 32 bpp true colour
-        (length,) = struct.unpack(">I", await self.read(4))
-        return width, height, await self.read(length)
-
-    async def request_frame(self, width: int, height: int, *, incremental: bool) -> None:
-        await self.send(struct.pack(">BBHHHH", 3, int(incremental), 0, 0, width, height))
-
-    async def read_frame(self) -> bytes:
-        kind, rects = struct.unpack(">BxH", await self.read(4))
-        assert kind == 0
-        pixels = b""
-        for _ in range(rects):
-            _x, _y, width, height, encoding = struct.unpack(">HHHHi", await self.read(12))
-            assert encoding == 0
-            pixels += await self.read(width * height * 4)
-        return pixels
-
-    async def press(self, keysym: int) -> None:
-        await self.send(struct.pack(">BBxxI", 4, 1, keysym) + struct.pack(">BBxxI", 4, 0, keysym))
 
 
 def _audit(action: str, target: str) -> list[AuditEvent]:
@@ -131,10 +44,10 @@ def test_console_page_token_relays_a_full_rfb_session(alice, alice_client, runni
     token = re.search(r'data-token="([^"]+)"', page.content.decode()).group(1)
     stored = ConsoleTicket.objects.get()
     assert token not in (stored.token_hash, stored.session_key_hash)
-    key = _session_key(alice_client)
+    key = session_key_of(alice_client)
 
     async def scenario() -> None:
-        communicator = _communicator(token, key)
+        communicator = communicator_for(token, key)
         connected, subprotocol = await communicator.connect(timeout=TIMEOUT)
         assert (connected, subprotocol) == (True, "binary")
         browser = BrowserSide(communicator)
@@ -164,10 +77,10 @@ def test_console_page_token_relays_a_full_rfb_session(alice, alice_client, runni
 def test_reused_expired_foreign_and_wrong_origin_tokens_are_refused(
     alice, alice_client, running_vm
 ) -> None:
-    key = _session_key(alice_client)
+    key = session_key_of(alice_client)
     other = Client()
     other.force_login(alice)
-    other_key = _session_key(other)
+    other_key = session_key_of(other)
     fresh = _issue(alice, running_vm, key)
     expired = _issue(alice, running_vm, key)
     ConsoleTicket.objects.filter(redeemed_at=None).exclude(
@@ -176,14 +89,14 @@ def test_reused_expired_foreign_and_wrong_origin_tokens_are_refused(
     foreign = _issue(alice, running_vm, other_key)
 
     async def refused(token: str, session_key: str, **kwargs) -> bool:
-        communicator = _communicator(token, session_key, **kwargs)
+        communicator = communicator_for(token, session_key, **kwargs)
         connected, _code = await communicator.connect(timeout=TIMEOUT)
         if connected:
             await communicator.disconnect()
         return not connected
 
     async def opens(token: str, session_key: str) -> bool:
-        communicator = _communicator(token, session_key)
+        communicator = communicator_for(token, session_key)
         connected, _ = await communicator.connect(timeout=TIMEOUT)
         if connected:
             browser = BrowserSide(communicator)
@@ -207,11 +120,11 @@ def test_reused_expired_foreign_and_wrong_origin_tokens_are_refused(
 
 
 def test_revoking_the_privilege_closes_an_open_console(alice, alice_client, running_vm, tenant):
-    key = _session_key(alice_client)
+    key = session_key_of(alice_client)
     token = _issue(alice, running_vm, key)
 
     async def scenario() -> None:
-        communicator = _communicator(token, key)
+        communicator = communicator_for(token, key)
         assert (await communicator.connect(timeout=TIMEOUT))[0]
         browser = BrowserSide(communicator)
         width, height, _name = await browser.rfb_handshake()
@@ -230,14 +143,14 @@ def test_revoking_the_privilege_closes_an_open_console(alice, alice_client, runn
 def test_logout_and_guest_deletion_close_open_consoles(
     alice, alice_client, running_vm, running_ct
 ) -> None:
-    key = _session_key(alice_client)
+    key = session_key_of(alice_client)
     vm_token, ct_token = _issue(alice, running_vm, key), _issue(alice, running_ct, key)
 
     async def scenario() -> None:
-        vm = _communicator(vm_token, key)
+        vm = communicator_for(vm_token, key)
         assert (await vm.connect(timeout=TIMEOUT))[0]
         await BrowserSide(vm).rfb_handshake()
-        ct = _communicator(ct_token, key)
+        ct = communicator_for(ct_token, key)
         assert (await ct.connect(timeout=TIMEOUT))[0]
         ct_browser = BrowserSide(ct)
         await ct_browser.message()  # the shell's greeting: relaying
@@ -252,11 +165,11 @@ def test_logout_and_guest_deletion_close_open_consoles(
 
 
 def test_termproxy_round_trip_for_a_container(alice, alice_client, running_ct) -> None:
-    key = _session_key(alice_client)
+    key = session_key_of(alice_client)
     token = _issue(alice, running_ct, key)
 
     async def scenario() -> None:
-        communicator = _communicator(token, key)
+        communicator = communicator_for(token, key)
         assert (await communicator.connect(timeout=TIMEOUT))[0]
         browser = BrowserSide(communicator)
         greeting = await browser.message()
@@ -283,11 +196,11 @@ def test_termproxy_round_trip_for_a_container(alice, alice_client, running_ct) -
 
 def test_idle_consoles_end(alice, alice_client, running_ct, settings) -> None:
     settings.CONSOLE_IDLE_SECONDS = 0.2
-    key = _session_key(alice_client)
+    key = session_key_of(alice_client)
     token = _issue(alice, running_ct, key)
 
     async def scenario() -> None:
-        communicator = _communicator(token, key)
+        communicator = communicator_for(token, key)
         assert (await communicator.connect(timeout=TIMEOUT))[0]
         assert await BrowserSide(communicator).closed() == 4408
 
@@ -313,11 +226,11 @@ def test_pve_refusing_the_console_closes_with_its_reason(
     alice, alice_client, running_vm, pvesim_root
 ) -> None:
     wait_for_task(pvesim_root, pvesim_root.nodes("pve1").qemu(running_vm.vmid).status.stop.post())
-    key = _session_key(alice_client)
+    key = session_key_of(alice_client)
     token = _issue(alice, running_vm, key)
 
     async def scenario() -> None:
-        communicator = _communicator(token, key)
+        communicator = communicator_for(token, key)
         assert (await communicator.connect(timeout=TIMEOUT))[0]
         output = await communicator.receive_output(timeout=TIMEOUT)
         assert output["type"] == "websocket.close"

@@ -334,6 +334,7 @@ def _exercise(run: ScriptedRun) -> None:
         run.call("GET", path)
     run.call("GET", "/nodes")
     run.call("GET", f"/nodes/{node}/status")
+    run.call("POST", f"/nodes/{node}/termproxy")
     run.call("GET", f"/nodes/{node}/rrddata", timeframe="month", cf="MAX")
     run.call("POST", "/cluster/backup", id="conform", vmid=str(vmid), schedule="daily")
     run.call("GET", "/cluster/backup")

@@ -56,13 +56,15 @@ def _open(
     server: PvesimServer,
     ca_file: Path,
     client: RawClient,
-    kind: str,
-    vmid: int,
+    kind: str | None,
+    vmid: int | None,
     port: int,
     ticket: str,
 ) -> ClientConnection:
+    """The vncwebsocket of a guest, or (kind None) of the node's shell."""
     query = urllib.parse.urlencode({"port": port, "vncticket": ticket})
-    url = f"wss://{server.host}:{server.port}/api2/json/nodes/{NODE}/{kind}/{vmid}/vncwebsocket?{query}"
+    below = f"nodes/{NODE}" if kind is None else f"nodes/{NODE}/{kind}/{vmid}"
+    url = f"wss://{server.host}:{server.port}/api2/json/{below}/vncwebsocket?{query}"
     cookie = f"PVEAuthCookie={urllib.parse.quote(client.session.cookies['PVEAuthCookie'], safe='')}"
     return connect(
         url,
@@ -145,6 +147,43 @@ def test_qemu_serial_termproxy_and_lxc_vnc(
         session = RfbSession(socket)
         assert session.handshake(proxy["password"]) == 0
         assert session.name == f"VM {ctid}".encode()
+
+
+def test_node_shell_termproxy_is_bound_to_the_node(
+    pvesim: PvesimServer, ca_file: Path, root: RawClient, running_vm: int
+) -> None:
+    shell = root.post(f"/nodes/{NODE}/termproxy").json()["data"]
+    assert set(shell) == {"user", "ticket", "port", "upid"}
+    assert shell["upid"].split(":")[5:7] == ["vncshell", ""]
+    with pytest.raises(InvalidStatus) as on_a_guest:  # a node's ticket is not a guest's
+        _open(pvesim, ca_file, root, "qemu", running_vm, shell["port"], shell["ticket"])
+    assert on_a_guest.value.response.status_code == 401
+    with _open(pvesim, ca_file, root, None, None, shell["port"], shell["ticket"]) as socket:
+        socket.send(f"root@pam:{shell['ticket']}\n".encode())
+        assert socket.recv(timeout=10).endswith(f"root@{NODE}:~# ".encode())
+        socket.send(b"0:9:uname -a\r")
+        output = b""
+        while b"6.8.12-4-pve" not in output:
+            output += socket.recv(timeout=10)
+        assert f"Linux {NODE} ".encode() in output
+        socket.send(b"0:5:exit\r")
+        with pytest.raises(ConnectionClosed):
+            _drain(socket)
+    assert root.post("/nodes/nosuchnode/termproxy").status_code == 500
+
+
+def test_node_shell_needs_sys_console(root: RawClient, pvesim: PvesimServer, ca_file: Path) -> None:
+    root.post("/access/users", data={"userid": "shell@pve", "password": "shell-pw-1234"})
+    root.put("/access/acl", data={"path": "/", "roles": "PVEVMAdmin", "users": "shell@pve"})
+    user = RawClient(pvesim, ca_file)
+    user.login("shell@pve", "shell-pw-1234")
+    assert user.post(f"/nodes/{NODE}/termproxy").status_code == 403
+    root.put(
+        "/access/acl", data={"path": f"/nodes/{NODE}", "roles": "PVEAdmin", "users": "shell@pve"}
+    )
+    assert user.post(f"/nodes/{NODE}/termproxy").status_code == 200
+    refused = user.post(f"/nodes/{NODE}/termproxy", data={"cmd": "upgrade"})
+    assert refused.status_code == 403  # commands other than login are root@pam's
 
 
 def test_fake_shell_and_frame_parsing() -> None:
