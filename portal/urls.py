@@ -12,7 +12,9 @@ urlpatterns = [
     path("", include("apps.operations.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("apps.identity.urls")),
+    path("", include("apps.tenantadmin.urls")),
     path("", include("apps.consoles.urls")),
+    path("", include("apps.billing.urls")),
     # allauth's own pages (password reset, e-mail, sessions) link here: one login page for all.
     path("accounts/login/", login_view, name="account_login"),
     path("accounts/", include("allauth.urls")),
