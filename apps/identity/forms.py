@@ -2,6 +2,7 @@ from allauth.account.forms import ResetPasswordForm
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.forms import BootstrapForm
 from apps.identity.models import Realm
 
 
@@ -59,3 +60,30 @@ class PasswordResetForm(ResetPasswordForm):
         email = super().clean_email()
         self.users = [user for user in self.users if user.realm.type == Realm.Type.PVE]
         return email
+
+
+class TokenForm(BootstrapForm):
+    """A new API token `user@realm!name`; the tokens service validates like PVE."""
+
+    name = forms.RegexField(
+        label=_("Token name"),
+        max_length=64,
+        regex=r"^[A-Za-z][A-Za-z0-9.\-_]+$",
+        help_text=_("Letters, digits, '.', '-' and '_', starting with a letter."),
+    )
+    comment = forms.CharField(label=_("Comment"), max_length=255, required=False)
+    privsep = forms.BooleanField(
+        label=_("Privilege separation"),
+        required=False,
+        initial=True,
+        help_text=_(
+            "The token gets only what permissions grant the token itself, never more than "
+            "you have. Without it, the token acts with all your privileges."
+        ),
+    )
+    expire = forms.DateField(
+        label=_("Expires on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Empty: when your account expires (never, if it does not)."),
+    )

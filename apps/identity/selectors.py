@@ -2,9 +2,10 @@
 
 from datetime import datetime, timedelta
 
+from allauth.usersessions.models import UserSession
 from django.db.models import QuerySet
 
-from apps.identity.models import Realm
+from apps.identity.models import Realm, User
 
 
 def realms_due_for_sync(*, now: datetime) -> list[Realm]:
@@ -18,3 +19,9 @@ def realms_due_for_sync(*, now: datetime) -> list[Realm]:
         if realm.last_synced_at is None
         or realm.last_synced_at + timedelta(minutes=realm.sync_interval_minutes) <= now
     ]
+
+
+def session_list(*, user: User) -> list[UserSession]:
+    """The user's live sessions, most recently seen first (ended ones are purged on the way)."""
+    sessions = UserSession.objects.purge_and_list(user)
+    return sorted(sessions, key=lambda session: session.last_seen_at, reverse=True)

@@ -12,6 +12,7 @@ from django.urls import reverse
 from apps.audit.services import Actor, audit_record
 from apps.identity.models import Realm, User
 from apps.identity.services.users import user_create
+from apps.tenancy.models import Tenant
 from pvecore.ids import split_userid
 
 
@@ -27,15 +28,18 @@ def set_password_url(*, user: User, request: HttpRequest) -> str:
     return request.build_absolute_uri(path)
 
 
-def user_invite(*, userid: str, email: str, actor: Actor, request: HttpRequest) -> User:
-    """Create `name@pve` without a usable password and e-mail a link to set one."""
+def user_invite(
+    *, userid: str, email: str, actor: Actor, request: HttpRequest, tenant: Tenant | None = None
+) -> User:
+    """Create `name@pve` (a user of `tenant`, if given) without a usable password and e-mail a
+    link to set one."""
     _name, realm_name = split_userid(userid)
     if not Realm.objects.filter(name=realm_name, type=Realm.Type.PVE).exists():
         raise ValidationError({"userid": "invitations are for built-in (pve type) realms"})
     if not email:
         raise ValidationError({"email": "an invitation needs an e-mail address"})
     with transaction.atomic():
-        user = user_create(userid=userid, email=email, actor=actor)
+        user = user_create(userid=userid, email=email, tenant=tenant, actor=actor)
         audit_record(
             action="identity.user_invited",
             actor=actor,
