@@ -53,8 +53,27 @@ urlpatterns = [
     ),
     path(
         "v1/guests/<int:vmid>/backups/",
-        backup_views.BackupListApi.as_view(),
+        backup_views.GuestBackupListApi.as_view(),
         name="guest-backup-list",
+    ),
+    path("v1/backups/", backup_views.BackupListApi.as_view(), name="backup-list"),
+    path(
+        "v1/backups/<int:backup_id>/", backup_views.BackupDetailApi.as_view(), name="backup-detail"
+    ),
+    path(
+        "v1/backups/<int:backup_id>/restore/",
+        backup_views.BackupRestoreApi.as_view(),
+        name="backup-restore",
+    ),
+    path(
+        "v1/backup-schedules/",
+        backup_views.BackupScheduleListApi.as_view(),
+        name="backup-schedule-list",
+    ),
+    path(
+        "v1/backup-schedules/<int:schedule_id>/",
+        backup_views.BackupScheduleDetailApi.as_view(),
+        name="backup-schedule-detail",
     ),
     path("v1/templates/", template_views.TemplateListApi.as_view(), name="template-list"),
     path("v1/images/", template_views.ImageListApi.as_view(), name="image-list"),

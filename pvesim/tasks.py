@@ -67,10 +67,13 @@ class Task:
 class TaskContext:
     """What a worker may do: log, warn, sleep in simulated time."""
 
-    def __init__(self, task: Task, speed: float) -> None:
+    def __init__(self, task: Task, speed: float, doomed: str | None = None) -> None:
         self._task = task
         self._speed = speed
         self.warnings = 0
+        # An injected failure strikes at the worker's first wait, as a real failure strikes
+        # mid-task: the worker's own cleanup (a failed create removing its guest) runs.
+        self.doomed = doomed
 
     @property
     def upid(self) -> str:
@@ -85,6 +88,9 @@ class TaskContext:
 
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` of simulated time (real time divided by the task speed)."""
+        if self.doomed is not None:
+            await asyncio.sleep(0.5 / self._speed)
+            raise TaskError(self.doomed)
         await asyncio.sleep(seconds / self._speed)
 
 
@@ -176,12 +182,11 @@ class TaskManager:
         return text
 
     async def _run(self, task: Task, worker: Worker) -> None:
-        context = TaskContext(task, self.speed)
+        context = TaskContext(task, self.speed, doomed=self.fail_plan.take())
         try:
-            if failure := self.fail_plan.take():
-                await context.sleep(0.5)
-                raise TaskError(failure)
             await worker(context)
+            if context.doomed is not None:  # a worker that never waited fails at its end
+                raise TaskError(context.doomed)
             if warning := self.warn_plan.take():
                 context.warn(warning)
         except (TaskError, PveError) as error:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.db import transaction
 
+from apps.backups.services import tenant_backup_storage_set
 from apps.clusters.models import Cluster
 from apps.clusters.services import (
     cluster_credentials_update,
@@ -50,8 +51,24 @@ DEMO_LOGINS = (
 
 DEMO_TENANT = "acme"
 DEMO_PLANS = (
-    {"slug": "small", "name": "Small", "cores": 1, "memory_mb": 1024, "disk_gb": 20},
-    {"slug": "medium", "name": "Medium", "cores": 2, "memory_mb": 4096, "disk_gb": 60},
+    {
+        "slug": "small",
+        "name": "Small",
+        "cores": 1,
+        "memory_mb": 1024,
+        "disk_gb": 20,
+        "snapshots": 3,
+        "backups": 3,
+    },
+    {
+        "slug": "medium",
+        "name": "Medium",
+        "cores": 2,
+        "memory_mb": 4096,
+        "disk_gb": 60,
+        "snapshots": 5,
+        "backups": 7,
+    },
 )
 
 
@@ -133,4 +150,7 @@ def seed_demo_cluster(*, address: str, pvesim_data_dir: Path) -> Cluster:
     inventory_sync(cluster=cluster)
     guests_sync(cluster=cluster)  # the templates and images, so guests can be created at once
     images_sync(cluster=cluster)
+    tenant = Tenant.objects.filter(slug=DEMO_TENANT, backup_storage="").first()
+    if tenant is not None:  # the demo tenant backs up to the simulator's `local`
+        tenant_backup_storage_set(tenant=tenant, storage="local")
     return cluster

@@ -46,10 +46,11 @@ def tenant_guest_usage(*, tenant: Tenant) -> Resources:
         disk_gb=totals["disk_gb"] or 0,
         # The snapshots of those guests, as last seen on PVE (services/snapshots.py).
         snapshots=Snapshot.objects.filter(guest__in=guests).count(),
-        # Their backups PVE still lists (apps/backups), in GiB rounded up.
+        # The tenant's backups PVE still lists (apps/backups), those of deleted guests too, in
+        # GiB rounded up.
         backup_gb=math.ceil(
             (
-                Backup.objects.filter(guest__tenant=tenant, vanished_at__isnull=True).aggregate(
+                Backup.objects.filter(tenant=tenant, vanished_at__isnull=True).aggregate(
                     size=Sum("size")
                 )["size"]
                 or 0

@@ -27,6 +27,18 @@ class Tenant(models.Model):
     tfa_required = models.BooleanField(
         default=False, help_text=_("Every user of this tenant must use TOTP.")
     )
+    contact_email = models.EmailField(
+        blank=True, help_text=_("Told when a backup or another unattended job fails.")
+    )
+    backup_storage = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "Where the tenant's backups go; blank: the plan's, else the first backup storage "
+            "of the guest's node. Set it with tenant_backup_storage_set, which also grants the "
+            "tenant's group PVEDatastoreUser on it."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -45,7 +57,12 @@ class Plan(models.Model):
     memory_mb = models.PositiveIntegerField()
     disk_gb = models.PositiveIntegerField()
     snapshots = models.PositiveSmallIntegerField(default=0, help_text=_("Per guest."))
-    backups = models.PositiveSmallIntegerField(default=0, help_text=_("Per guest."))
+    backups = models.PositiveSmallIntegerField(
+        default=0, help_text=_("Per guest; 0 allows none, except on an operator's request.")
+    )
+    backup_storage = models.CharField(
+        max_length=64, blank=True, help_text=_("Where backups of this plan's guests go.")
+    )
     clusters = models.ManyToManyField(
         "clusters.Cluster",
         blank=True,

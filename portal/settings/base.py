@@ -75,7 +75,9 @@ LOCAL_APPS = [
     "apps.operations",
     "apps.backups",
     "apps.consoles",
+    "apps.billing",
     "apps.web",
+    "apps.tenantadmin",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -136,6 +138,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "sync-cluster-inventories": {"task": "clusters.sync_all_inventories", "schedule": 60.0},
     "sync-guests": {"task": "guests.sync_all", "schedule": 60.0},
     "resume-stalled-operations": {"task": "operations.resume_stalled", "schedule": 60.0},
+    "billing-terminate-due": {"task": "billing.terminate_due", "schedule": 300.0},
 }
 
 # AUTHENTICATION
@@ -269,6 +272,18 @@ CONSOLE_TICKET_SECONDS = env.float("PORTAL_CONSOLE_TICKET_SECONDS", default=30.0
 CONSOLE_IDLE_SECONDS = env.float("PORTAL_CONSOLE_IDLE_SECONDS", default=1800.0)
 CONSOLE_MAX_SECONDS = env.float("PORTAL_CONSOLE_MAX_SECONDS", default=28800.0)
 CONSOLE_RECHECK_SECONDS = env.float("PORTAL_CONSOLE_RECHECK_SECONDS", default=30.0)
+
+# Billing webhooks: how far a signature's timestamp may be from now; how long a terminated
+# service's guest is kept (stopped) before it is deleted, so a late payment can still save it.
+BILLING_SIGNATURE_TOLERANCE_SECONDS = env.int(
+    "PORTAL_BILLING_SIGNATURE_TOLERANCE_SECONDS", default=300
+)
+BILLING_TERMINATION_GRACE_HOURS = env.float("PORTAL_BILLING_TERMINATION_GRACE_HOURS", default=72.0)
+
+# Backups: a backup refused because PVE has its guest locked (a snapshot, another backup) is
+# tried again this many times, this many seconds apart, before it fails.
+BACKUP_LOCKED_RETRIES = env.int("PORTAL_BACKUP_LOCKED_RETRIES", default=3)
+BACKUP_LOCKED_RETRY_SECONDS = env.float("PORTAL_BACKUP_LOCKED_RETRY_SECONDS", default=60.0)
 
 # Checks behind /readyz; apps add their own (clusters add one per registered cluster).
 READINESS_CHECKS = [

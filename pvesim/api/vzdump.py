@@ -157,9 +157,17 @@ async def vzdump(ctx: RequestContext, params: dict[str, Any]) -> Any:
             finally:
                 guest.config.pop("lock", None)
                 state.save_guest(guest)
+            volumes = state.storage_volumes(storeid, node)
             volname = backup_volname(
                 guest_type=guest.kind, vmid=vmid, started=started, compress=compress
             )
+            # Names have whole seconds: a real vzdump never ends within the second it began,
+            # a fast simulated one may, and must not replace the guest's previous archive.
+            while f"{storeid}:{volname}" in volumes:
+                started += datetime.timedelta(seconds=1)
+                volname = backup_volname(
+                    guest_type=guest.kind, vmid=vmid, started=started, compress=compress
+                )
             volume = Volume(
                 volid=f"{storeid}:{volname}",
                 content="backup",
@@ -174,7 +182,7 @@ async def vzdump(ctx: RequestContext, params: dict[str, Any]) -> Any:
                 guest_config=state.config_text(guest).split("\n[", 1)[0],
                 subtype=guest.kind,
             )
-            state.storage_volumes(storeid, node)[volume.volid] = volume
+            volumes[volume.volid] = volume
             state.save_volumes(storeid, node)
             task.log(f"INFO: creating vzdump archive '{volume.volid}'")
             task.log(f"INFO: Finished Backup of VM {vmid}")

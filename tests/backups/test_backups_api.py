@@ -15,18 +15,11 @@ from apps.operations.models import Operation
 from apps.tenancy.models import Reservation, Tenant
 from apps.tenancy.resources import Resources
 from apps.tenancy.services import quota_set
-from tests.guests.conftest import wait_until_terminal
+from tests.backups.conftest import make_vm, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LIMITS = Resources(guests=2, vcpus=4, memory_mb=4096, disk_gb=100)
-
-
-def run(response) -> Operation:
-    assert response.status_code == 202, response.content
-    operation = wait_until_terminal(response.json()["id"], timeout=60)
-    assert operation.state == "succeeded", operation.error
-    return operation
 
 
 @pytest.fixture
@@ -34,15 +27,6 @@ def backup_user(alice_api, acme):
     """Alice may also allocate space on the backup storage, as PVE's vzdump asks."""
     acl_modify(path="/storage/local", roles=["PVEDatastoreUser"], users=["alice@pve"])
     return alice_api
-
-
-def make_vm(client) -> Guest:
-    created = run(
-        client.post(
-            "/api/v1/guests/", {"name": "web1", "plan": "small", "template": 9000}, format="json"
-        )
-    )
-    return Guest.objects.get(pk=created.guest_id)
 
 
 def test_a_backup_of_a_running_vm(backup_user, acme, small, worker, pvesim_root) -> None:

@@ -77,7 +77,9 @@ def acme(transactional_db, cluster) -> Tenant:
 
 @pytest.fixture
 def small(transactional_db) -> Plan:
-    return Plan.objects.create(name="Small", slug="small", cores=2, memory_mb=2048, disk_gb=40)
+    return Plan.objects.create(
+        name="Small", slug="small", cores=2, memory_mb=2048, disk_gb=40, backups=5
+    )
 
 
 @pytest.fixture

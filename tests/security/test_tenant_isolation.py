@@ -4,13 +4,16 @@ costs the same queries at 10 and 1,000 guests."""
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from apps.access.services import acl_modify, pool_set_guest, token_create
 from apps.audit.models import AuditEvent
 from apps.audit.services import Actor
+from apps.backups.models import Backup, BackupSchedule
 from apps.clusters.models import Cluster, Node
+from apps.consoles.models import ConsoleTicket
 from apps.guests.models import Guest
 from apps.identity.services.users import user_create
 from apps.operations.models import Operation
@@ -51,6 +54,26 @@ def world():
         actor=Actor.system(),
         steps=[("guest_power", {"action": "start"})],
     )
+    backups = {
+        slug: Backup.objects.create(
+            cluster=cluster,
+            tenant=tenants[slug],
+            guest=guests[slug],
+            vmid=guests[slug].vmid,
+            storage="local",
+            volid=f"local:backup/vzdump-qemu-{guests[slug].vmid}-2026_01_01-00_00_00.vma.zst",
+        )
+        for slug in ("a", "b")
+    }
+    # A backup of a guest tenant B deleted: reached through B's pool, not a guest.
+    orphan_b = Backup.objects.create(
+        cluster=cluster,
+        tenant=tenants["b"],
+        vmid=300,
+        storage="local",
+        volid="local:backup/vzdump-qemu-300-2026_01_01-00_00_00.vma.zst",
+    )
+    schedule_b = BackupSchedule.objects.create(tenant=tenants["b"], schedule="02:30")
     client = APIClient()
     client.force_authenticate(alice)
     token, secret = token_create(user=alice, name="ci", privsep=False)
@@ -58,9 +81,16 @@ def world():
     token_client.credentials(HTTP_AUTHORIZATION=f"PVEAPIToken={token.tokenid}={secret}")
     return {
         "client": client,
+        "alice": alice,
         "token_client": token_client,
         "operation_b": operation,
         "cluster": cluster,
+        "ids": {
+            "operation_b": operation.pk,
+            "backup_b": backups["b"].pk,
+            "orphan_b": orphan_b.pk,
+            "schedule_b": schedule_b.pk,
+        },
     }
 
 
@@ -79,6 +109,16 @@ FOREIGN_REQUESTS = [
     ("post", "/api/v1/guests/200/snapshots/before_upgrade/rollback/"),
     ("get", "/api/v1/guests/200/backups/"),
     ("post", "/api/v1/guests/200/backups/"),
+    ("get", "/api/v1/backups/{backup_b}/"),
+    ("patch", "/api/v1/backups/{backup_b}/"),
+    ("delete", "/api/v1/backups/{backup_b}/"),
+    ("post", "/api/v1/backups/{backup_b}/restore/"),
+    ("get", "/api/v1/backups/{orphan_b}/"),
+    ("delete", "/api/v1/backups/{orphan_b}/"),
+    ("post", "/api/v1/backups/{orphan_b}/restore/"),
+    ("get", "/api/v1/backup-schedules/{schedule_b}/"),
+    ("put", "/api/v1/backup-schedules/{schedule_b}/"),
+    ("delete", "/api/v1/backup-schedules/{schedule_b}/"),
     ("get", "/api/v1/tenants/b/quota/"),
     ("get", "/api/v1/operations/{operation_b}/"),
     ("get", "/api/v1/operations/{operation_b}/log/"),
@@ -89,9 +129,11 @@ FOREIGN_REQUESTS = [
 @pytest.mark.parametrize(("method", "url"), FOREIGN_REQUESTS)
 def test_foreign_objects_are_not_found(world, method, url) -> None:
     operations_before = Operation.objects.count()
-    response = getattr(world["client"], method)(url.format(operation_b=world["operation_b"].pk))
+    schedules_before = list(BackupSchedule.objects.values())
+    response = getattr(world["client"], method)(url.format(**world["ids"]))
     assert response.status_code == 404
     assert Operation.objects.count() == operations_before
+    assert list(BackupSchedule.objects.values()) == schedules_before
 
 
 # Clusters and nodes are the operators' business: a tenant must not even learn their names.
@@ -129,6 +171,41 @@ def test_operator_endpoints_exist_for_operators(world, method, url) -> None:
     assert _call(operator, method, url).status_code in (200, 202)
 
 
+# Console pages (web, with a session): another tenant's guest, and the operators' node shells.
+CONSOLE_PAGES = [
+    ("get", "/guests/200/console/"),
+    ("post", "/guests/200/console/ticket/"),
+    ("get", "/guests/200/console/serial0/"),
+    ("post", "/guests/200/console/serial0/ticket/"),
+    ("get", "/clusters/c/nodes/pve1/shell/"),
+    ("post", "/clusters/c/nodes/pve1/shell/ticket/"),
+]
+
+
+@pytest.mark.parametrize(("method", "url"), CONSOLE_PAGES)
+def test_console_pages_are_not_found_by_tenant_users(world, method, url) -> None:
+    client = Client()
+    client.force_login(world["alice"])
+    assert getattr(client, method)(url).status_code == 404
+    assert not ConsoleTicket.objects.exists()
+
+
+@pytest.mark.parametrize(("method", "url"), [r for r in CONSOLE_PAGES if "/shell/" in r[1]])
+def test_node_shell_pages_exist_for_operators(world, method, url) -> None:
+    operator = Client()
+    operator.force_login(user_create(userid="op@pve", password="x", is_staff=True))
+    assert getattr(operator, method)(url).status_code == 200
+
+
+def test_every_console_route_is_covered() -> None:
+    from django.urls import resolve
+
+    from apps.consoles.urls import urlpatterns
+
+    called = {resolve(url).route for _method, url in CONSOLE_PAGES}
+    assert {str(pattern.pattern) for pattern in urlpatterns} - called == set()
+
+
 def test_creating_in_a_foreign_tenant_is_not_found(world) -> None:
     response = world["client"].post(
         "/api/v1/guests/",
@@ -143,6 +220,8 @@ def test_lists_show_only_the_tenants_own_objects(world) -> None:
     assert [g["vmid"] for g in client.get("/api/v1/guests/").json()["results"]] == [100]
     assert [t["slug"] for t in client.get("/api/v1/tenants/").json()["results"]] == ["a"]
     assert client.get("/api/v1/operations/").json()["results"] == []
+    assert [b["vmid"] for b in client.get("/api/v1/backups/").json()] == [100]
+    assert client.get("/api/v1/backup-schedules/").json() == []
     assert client.get("/api/v1/tenants/a/quota/").status_code == 200
 
 
@@ -155,11 +234,20 @@ def test_every_api_route_is_covered_by_this_matrix() -> None:
     from portal import api_urls
 
     called = {
-        resolve(url.format(operation_b="00000000-0000-0000-0000-000000000000")).route
+        resolve(
+            url.format(
+                operation_b="00000000-0000-0000-0000-000000000000",
+                backup_b=1,
+                orphan_b=1,
+                schedule_b=1,
+            )
+        ).route
         for _method, url in FOREIGN_REQUESTS + OPERATOR_ONLY_REQUESTS
     }
     lists_and_catalogues = {
         "api/v1/guests/",
+        "api/v1/backups/",
+        "api/v1/backup-schedules/",
         "api/v1/operations/",
         "api/v1/tenants/",
         "api/v1/plans/",
@@ -219,3 +307,24 @@ def test_bulk_actions_refuse_foreign_guests_one_by_one(world) -> None:
         "operations": [],
         "refused": {"200": "no such guest", "424242": "no such guest"},
     }
+
+
+@pytest.mark.parametrize("via", ["client", "token_client"])
+def test_billing_webhooks_answer_only_their_integrations_signature(world, via) -> None:
+    """A tenant's session or API token opens neither the webhook nor another's event log."""
+    from apps.billing.models import BillingEvent, Integration
+
+    operator = user_create(userid="billing@pve", password="x", is_staff=True)
+    integration = Integration.objects.create(name="whmcs", principal=operator)
+    BillingEvent.objects.create(integration=integration, event_id="evt-b", body_sha256="0")
+    client = world[via]
+    status = client.get("/billing/webhooks/evt-b/")
+    assert status.status_code == 401
+    assert "evt-b" not in status.content.decode()
+    posted = client.post(
+        "/billing/webhooks/",
+        {"id": "evt-a", "type": "service.suspend", "data": {"customer": "b"}},
+        format="json",
+    )
+    assert posted.status_code == 401
+    assert list(BillingEvent.objects.values_list("event_id", flat=True)) == ["evt-b"]

@@ -1,17 +1,13 @@
-"""On-demand backups of a guest: vzdump as an operation, and the portal's mirror of the backup
-volumes PVE lists. A backup counts against its tenant's quota (`backup_gb`); while it runs, the
-guest's disk size is held as an upper bound of the archive's size."""
-
-from datetime import UTC, datetime
+"""Backups of a guest: vzdump as an operation, on demand or by a schedule. A backup counts
+against its tenant's quota (`backup_gb`); while it runs, the guest's disk size is held as an
+upper bound of the archive's size. A guest's plan limits how many backups it keeps."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
-from django.utils import timezone
 
 from apps.access.engine import Principal, audit_actor, require
 from apps.audit.services import audit_record
-from apps.backups.models import Backup
+from apps.backups.models import Backup, BackupSchedule
 from apps.clusters.models import Storage
 from apps.guests.models import CREATING, Guest
 from apps.guests.selectors import tenant_guest_usage
@@ -21,38 +17,66 @@ from apps.guests.services.rules import (
     refuse_if_tenant_inactive,
 )
 from apps.operations.models import Operation
-from apps.proxmox.backups import BackupVolume
 from apps.tenancy.resources import Resources
 from apps.tenancy.services import quota_reserve
+from pvecore.prune import PruneOptions
 
 BACKUP_CREATE = "guest.backup"
 MODES = ("snapshot", "suspend", "stop")
 NOTES_MAX_LENGTH = 1024  # PVE's `notes-template`
 
 
-def backup_list(*, guest: Guest) -> QuerySet[Backup]:
-    """The live backups of a guest the caller found through the scoped `guest_get`."""
-    return Backup.objects.filter(guest=guest, vanished_at__isnull=True)
+def backup_storage_name(guest: Guest) -> str:
+    """The storage the tenant, else the guest's plan, chose for backups ('' for none)."""
+    if guest.tenant is not None and guest.tenant.backup_storage:
+        return guest.tenant.backup_storage
+    return guest.plan.backup_storage if guest.plan is not None else ""
 
 
-def backup_storage(*, guest: Guest) -> Storage | None:
-    """Where a backup of the guest goes by default: the first available storage of its node
-    that takes backups."""
+def backup_storage(*, guest: Guest, name: str = "") -> Storage | None:
+    """Where a backup of the guest goes: the storage named (by the caller, the tenant or the
+    plan), else the first available storage of its node that takes backups."""
+    name = name or backup_storage_name(guest)
     candidates = Storage.objects.filter(
         cluster=guest.cluster, node__name=guest.node, available=True, vanished_at__isnull=True
     )
+    if name:
+        candidates = candidates.filter(storage=name)
     return next((s for s in candidates if "backup" in s.content), None)
 
 
-def _storage_named(guest: Guest, name: str) -> Storage | None:
-    storage = Storage.objects.filter(
-        cluster=guest.cluster,
-        node__name=guest.node,
-        storage=name,
-        available=True,
-        vanished_at__isnull=True,
-    ).first()
-    return storage if storage is not None and "backup" in storage.content else None
+def check_backup_options(*, mode: str, notes: str) -> None:
+    errors: dict[str, str] = {}
+    if mode not in MODES:
+        errors["mode"] = f"one of {', '.join(MODES)}"
+    if len(notes) > NOTES_MAX_LENGTH:
+        errors["notes"] = f"at most {NOTES_MAX_LENGTH} characters"
+    if "\n" in notes or "\r" in notes:
+        errors["notes"] = "one line"
+    if errors:
+        raise ValidationError(errors)
+
+
+def _refuse_over_plan_limit(guest: Guest, prune: PruneOptions | None) -> None:
+    """The plan's per-guest limit: an on-demand backup needs a free place; a scheduled one
+    makes room itself by pruning, so its retention must keep no more than the plan allows."""
+    if guest.plan is None:
+        return
+    allowed = guest.plan.backups
+    if prune is not None:
+        keeps = None if prune.keeps_everything else sum(prune.counts().values())
+        if keeps is None or keeps > allowed:
+            raise ValidationError(
+                f"plan '{guest.plan.slug}' allows {allowed} backup(s) per guest and the "
+                f"schedule keeps {keeps if keeps is not None else 'every backup'}"
+            )
+        return
+    kept = Backup.objects.filter(guest=guest, vanished_at__isnull=True).count()
+    if kept >= allowed:
+        raise ValidationError(
+            f"plan '{guest.plan.slug}' allows {allowed} backup(s) per guest and "
+            f"guest {guest.vmid} has {kept}: delete one first"
+        )
 
 
 def backup_create(
@@ -63,59 +87,55 @@ def backup_create(
     mode: str = "snapshot",
     notes: str = "",
     protected: bool = False,
+    prune: PruneOptions | None = None,
+    schedule: BackupSchedule | None = None,
     idempotency_key: str = "",
 ) -> Operation:
-    """Back the guest up with vzdump. PVE asks for VM.Backup on the guest and
-    Datastore.AllocateSpace on the storage; the portal asks the same of its user."""
-    errors: dict[str, str] = {}
-    if mode not in MODES:
-        errors["mode"] = f"one of {', '.join(MODES)}"
-    if len(notes) > NOTES_MAX_LENGTH:
-        errors["notes"] = f"at most {NOTES_MAX_LENGTH} characters"
-    if "\n" in notes or "\r" in notes:
-        errors["notes"] = "one line"
-    if errors:
-        raise ValidationError(errors)
-    target = _storage_named(guest, storage) if storage else backup_storage(guest=guest)
+    """Back the guest up with vzdump (then prune by `prune`, for scheduled runs). PVE asks for
+    VM.Backup on the guest and Datastore.AllocateSpace on the storage; the portal asks the same
+    of its user."""
+    check_backup_options(mode=mode, notes=notes)
+    target = backup_storage(guest=guest, name=storage or "")
     if target is None:
+        named = storage or backup_storage_name(guest)
         raise ValidationError(
-            {"storage": f"no available storage for backups named '{storage}' on {guest.node}"}
-            if storage
+            {"storage": f"no available storage for backups named '{named}' on {guest.node}"}
+            if named
             else f"no storage on node {guest.node} takes backups"
         )
+    steps: list[tuple[str, dict]] = [
+        (
+            "backup_vzdump",
+            {"storage": target.storage, "mode": mode, "notes": notes, "protected": protected},
+        )
+    ]
+    if prune is not None:
+        steps.append(("backup_prune", {"storage": target.storage, "prune": prune.render()}))
     with transaction.atomic():
         require(actor, ["VM.Backup"], guest.acl_path)
         require(actor, ["Datastore.AllocateSpace"], f"/storage/{target.storage}")
-        guest = Guest.objects.select_for_update(of=("self",)).get(pk=guest.pk)
+        guest = (
+            Guest.objects.select_for_update(of=("self",))
+            .select_related("plan", "tenant", "cluster")
+            .get(pk=guest.pk)
+        )
         if guest.status == CREATING or guest.vanished_at is not None:
             raise ValidationError(f"guest {guest.vmid} cannot be backed up now")
         if guest.template:
             raise ValidationError(f"{guest.vmid} is a template")
         refuse_if_tenant_inactive(guest, actor)
         refuse_if_busy(guest)
-        if (
-            guest.operations.filter(kind=BACKUP_CREATE)
-            .exclude(state__in=Operation.TERMINAL_STATES)
-            .exists()
-        ):
-            raise ValidationError(f"guest {guest.vmid} has a backup in progress; wait for it")
+        _refuse_over_plan_limit(guest, prune)
         operation = guest_operation_create(
             kind=BACKUP_CREATE,
             guest=guest,
             actor=actor,
-            steps=[
-                (
-                    "backup_vzdump",
-                    {
-                        "storage": target.storage,
-                        "mode": mode,
-                        "notes": notes,
-                        "protected": protected,
-                    },
-                )
-            ],
+            steps=steps,
             idempotency_key=idempotency_key,
         )
+        if schedule is not None:
+            operation.params = {**operation.params, "schedule": schedule.pk}
+            operation.save(update_fields=["params"])
         if guest.tenant is not None:
             quota_reserve(
                 tenant=guest.tenant,
@@ -132,38 +152,7 @@ def backup_create(
                 "storage": target.storage,
                 "mode": mode,
                 "protected": protected,
+                **({"schedule": schedule.pk} if schedule is not None else {}),
             },
         )
     return operation
-
-
-def _time(ctime: int | None) -> datetime | None:
-    return datetime.fromtimestamp(ctime, tz=UTC) if ctime is not None else None
-
-
-def backups_mirror(*, guest: Guest, storage: str, listing: list[BackupVolume]) -> None:
-    """Make the mirror of the guest's backups on `storage` what PVE listed: new ones added,
-    changed ones updated, the ones PVE no longer lists flagged as vanished."""
-    now = timezone.now()
-    with transaction.atomic():
-        listed = {volume.volid for volume in listing}
-        Backup.objects.filter(
-            cluster=guest.cluster, vmid=guest.vmid, storage=storage, vanished_at__isnull=True
-        ).exclude(volid__in=listed).update(vanished_at=now)
-        for volume in listing:
-            Backup.objects.update_or_create(
-                cluster=guest.cluster,
-                volid=volume.volid,
-                defaults={
-                    "guest": guest,
-                    "vmid": guest.vmid,
-                    "node": guest.node,
-                    "storage": storage,
-                    "format": volume.format,
-                    "size": volume.size,
-                    "ctime": _time(volume.ctime),
-                    "notes": volume.notes,
-                    "protected": volume.protected,
-                    "vanished_at": None,
-                },
-            )

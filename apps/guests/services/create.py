@@ -24,7 +24,7 @@ from apps.tenancy.resources import Resources
 from apps.tenancy.services import quota_reserve
 
 
-def _create_operation(
+def create_operation(
     *,
     tenant: Tenant,
     plan: Plan,
@@ -36,10 +36,13 @@ def _create_operation(
     detail: dict[str, object],
     idempotency_key: str,
     node: str = "",
+    sizes: Resources | None = None,
 ) -> Operation:
     """What every create shares, in one transaction: the privilege check, a VMID no cluster
     uses, the guest row (`creating`), the operation and the quota reservation. `node` pins the
-    guest to a node instead of letting placement choose (operators: Sys.Modify on the node)."""
+    guest to a node instead of letting placement choose (operators: Sys.Modify on the node).
+    The guest takes the plan's sizes unless `sizes` says otherwise (a restore's)."""
+    sizes = sizes or Resources(vcpus=plan.cores, memory_mb=plan.memory_mb, disk_gb=plan.disk_gb)
     if node:
         build_steps = _pinned(build_steps, cluster=cluster, node=node, actor=actor)
     with transaction.atomic():
@@ -62,9 +65,9 @@ def _create_operation(
             tenant=tenant,
             plan=plan,
             pool=tenant.slug,
-            cores=plan.cores,
-            memory_mb=plan.memory_mb,
-            disk_gb=plan.disk_gb,
+            cores=sizes.vcpus,
+            memory_mb=sizes.memory_mb,
+            disk_gb=sizes.disk_gb,
         )
         pool_set_guest(vmid=vmid, pool_name=tenant.slug)
         operation = operation_create(
@@ -85,7 +88,7 @@ def _create_operation(
             tenant=tenant,
             operation=operation,
             need=Resources(
-                guests=1, vcpus=plan.cores, memory_mb=plan.memory_mb, disk_gb=plan.disk_gb
+                guests=1, vcpus=sizes.vcpus, memory_mb=sizes.memory_mb, disk_gb=sizes.disk_gb
             ),
             in_use=lambda: tenant_guest_usage(tenant=tenant),
         )
@@ -162,7 +165,7 @@ def guest_create(
     check_plan_offers(
         plan=plan, cluster=template.cluster, source=template.name, source_field="template"
     )
-    return _create_operation(
+    return create_operation(
         tenant=tenant,
         plan=plan,
         cluster=template.cluster,
@@ -191,7 +194,7 @@ def vm_create_from_iso(
     check_guest_name(name)
     image = image_get(iso, Image.Content.ISO, "iso")
     check_plan_offers(plan=plan, cluster=image.cluster, source=image.file_name, source_field="iso")
-    return _create_operation(
+    return create_operation(
         tenant=tenant,
         plan=plan,
         cluster=image.cluster,
@@ -231,7 +234,7 @@ def container_create(
         source=image.file_name,
         source_field="ostemplate",
     )
-    return _create_operation(
+    return create_operation(
         tenant=tenant,
         plan=plan,
         cluster=image.cluster,
@@ -281,7 +284,7 @@ def guest_copy(
         ("guest_configure", configure),  # also the plan's cores and memory
         ("guest_grow_disk", {}),
     ]
-    return _create_operation(
+    return create_operation(
         tenant=source.tenant,
         plan=plan,
         cluster=source.cluster,

@@ -38,6 +38,7 @@ EXCLUSIVE_KINDS = (
     "guest.snapshot_delete",
     # Backups (apps/backups): a backup holds PVE's lock on the guest while it runs.
     "guest.backup",
+    "guest.restore",
 )
 
 

@@ -44,7 +44,7 @@ from apps.proxmox.tasks import task_status, tasks_list
 from apps.tenancy.services import reservation_release
 
 # The steps after which PVE has something a failed create must clean up.
-CREATING_STEPS = ("guest_clone", "container_create", "vm_create")
+CREATING_STEPS = ("guest_clone", "container_create", "vm_create", "guest_restore")
 
 
 MAX_VMID_RETRIES = 5
