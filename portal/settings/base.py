@@ -239,6 +239,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # OBSERVABILITY
+        "BackupModeEnum": "apps.backups.models.BackupSchedule.Mode",
 # ------------------------------------------------------------------------------
 # https://django-guid.readthedocs.io/en/latest/settings.html
 DJANGO_GUID = {

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from apps.backups.models import Backup, BackupSchedule
-from apps.backups.services import MODES, NOTES_MAX_LENGTH
+from apps.backups.services import NOTES_MAX_LENGTH
 from apps.backups.services.schedules import KEEP_FIELDS
 
 
@@ -42,7 +42,9 @@ class BackupCreateSerializer(serializers.Serializer):
         help_text="A storage of the guest's node that takes backups; by default the tenant's, "
         "else the plan's, else the first.",
     )
-    mode = serializers.ChoiceField(choices=MODES, required=False, default="snapshot")
+    mode = serializers.ChoiceField(
+        choices=BackupSchedule.Mode.choices, required=False, default="snapshot"
+    )
     notes = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=NOTES_MAX_LENGTH
     )
@@ -114,7 +116,9 @@ class BackupScheduleWriteSerializer(serializers.Serializer):
         max_length=128, help_text="PVE calendar event: `02:30`, `mon..fri 22:00`, `*/6:00`."
     )
     storage = serializers.CharField(required=False, allow_blank=True, default="")
-    mode = serializers.ChoiceField(choices=MODES, required=False, default="snapshot")
+    mode = serializers.ChoiceField(
+        choices=BackupSchedule.Mode.choices, required=False, default="snapshot"
+    )
     keep_last = serializers.IntegerField(min_value=0, required=False, default=0)
     keep_hourly = serializers.IntegerField(min_value=0, required=False, default=0)
     keep_daily = serializers.IntegerField(min_value=0, required=False, default=0)

@@ -228,6 +228,7 @@ class BackupScheduleDetailApi(APIView):
             raise _api_error(error) from error
         return Response(BackupScheduleSerializer(schedule).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, schedule_id: int) -> Response:
         actor = actor_of(request)
         schedule = selectors.schedule_get(actor=actor, schedule_id=schedule_id)

@@ -22,7 +22,7 @@ from apps.tenancy.services import quota_reserve
 from pvecore.prune import PruneOptions
 
 BACKUP_CREATE = "guest.backup"
-MODES = ("snapshot", "suspend", "stop")
+MODES = tuple(BackupSchedule.Mode.values)  # vzdump's --mode
 NOTES_MAX_LENGTH = 1024  # PVE's `notes-template`
 
 

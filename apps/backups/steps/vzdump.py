@@ -53,6 +53,7 @@ def run_backup_vzdump(*, operation: Operation, step: Step, params: dict) -> Step
             protected=bool(params.get("protected")),
         )
 
+    earlier_tries = step.task_log  # the logs of tries refused on a locked guest
     # A lost request's vzdump task is found in the task list; without one, send it again.
     result = pve_task(
         step,
@@ -60,17 +61,22 @@ def run_backup_vzdump(*, operation: Operation, step: Step, params: dict) -> Step
         submit,
         reconcile=task_of(client, step, node=guest.node, task_type="vzdump", vmid=guest.vmid),
     )
+    this_try = step.task_log
+    if earlier_tries and not isinstance(result, Wait):
+        step.task_log = f"{earlier_tries}\n{this_try}"
     if isinstance(result, Fail):
-        return _retry_if_locked(operation, step, result)
+        return _retry_if_locked(operation, step, result, LOCKED.search(this_try))
     if isinstance(result, Done):
         _mirror(client, operation, storage)
     return result
 
 
-def _retry_if_locked(operation: Operation, step: Step, failure: Fail) -> StepResult:
-    """A guest PVE holds locked gets the backup again later (BACKUP_LOCKED_RETRIES times,
-    BACKUP_LOCKED_RETRY_SECONDS apart); any other failure, or the last try, ends it."""
-    found = LOCKED.search(step.task_log)
+def _retry_if_locked(
+    operation: Operation, step: Step, failure: Fail, found: re.Match | None
+) -> StepResult:
+    """A guest PVE holds locked (`found` in this try's log) gets the backup again later
+    (BACKUP_LOCKED_RETRIES times, BACKUP_LOCKED_RETRY_SECONDS apart); any other failure, or
+    the last try, ends it."""
     if found is None:
         return failure
     lock = found.group("lock") or "held by another task"
