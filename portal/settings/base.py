@@ -235,11 +235,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OperationStateEnum": "apps.operations.models.Operation.State",
         "StepStateEnum": "apps.operations.models.Step.State",
+        "BackupModeEnum": "apps.backups.models.BackupSchedule.Mode",
     },
 }
 
 # OBSERVABILITY
-        "BackupModeEnum": "apps.backups.models.BackupSchedule.Mode",
 # ------------------------------------------------------------------------------
 # https://django-guid.readthedocs.io/en/latest/settings.html
 DJANGO_GUID = {
