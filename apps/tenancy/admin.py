@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -5,7 +6,24 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from apps.audit.admin import AuditedModelAdmin
+from apps.audit.services import Actor
 from apps.tenancy.models import Plan, Quota, Reservation, Tenant
+
+
+class TenantForm(forms.ModelForm):
+    class Meta:
+        model = Tenant
+        fields = ["name", "slug", "tfa_required", "contact_email", "backup_storage"]
+
+    def clean_backup_storage(self) -> str:
+        from apps.backups.services.storage import check_backup_storage  # backups build on tenancy
+
+        storage = self.cleaned_data["backup_storage"]
+        try:
+            check_backup_storage(storage)
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["backup_storage"]) from error
+        return storage
 
 
 @admin.register(Tenant)
@@ -16,6 +34,19 @@ class TenantAdmin(AuditedModelAdmin):
     # Status changes go through the actions: suspending also stops the tenant's guests.
     readonly_fields = ["status"]
     actions = ["suspend", "unsuspend"]
+    form = TenantForm
+
+    def save_model(self, request: HttpRequest, obj: Tenant, form: forms.Form, change: bool) -> None:
+        """A new backup storage goes through its service, which grants the tenant's group
+        space there (PVE's vzdump asks for it)."""
+        from apps.backups.services import tenant_backup_storage_set
+
+        storage = obj.backup_storage
+        if "backup_storage" in form.changed_data:
+            obj.backup_storage = form.initial.get("backup_storage", "")
+        super().save_model(request, obj, form, change)
+        if storage != obj.backup_storage:
+            tenant_backup_storage_set(tenant=obj, storage=storage, actor=Actor.user(request.user))
 
     @admin.action(description=_("Suspend (stop the guests, read-only for the tenant)"))
     def suspend(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:

@@ -11,12 +11,17 @@ from apps.clusters.models import Storage
 from apps.tenancy.models import Tenant
 
 
-def tenant_backup_storage_set(*, tenant: Tenant, storage: str, actor: Actor = SYSTEM) -> None:
-    """Send the tenant's backups to `storage` ('' goes back to the plan's choice)."""
+def check_backup_storage(storage: str) -> None:
+    """A storage some cluster has that takes backups ('' for none chosen)."""
     if storage and not any(
         "backup" in s.content for s in Storage.objects.filter(storage=storage, vanished_at=None)
     ):
-        raise ValidationError({"storage": f"no storage '{storage}' takes backups"})
+        raise ValidationError({"backup_storage": f"no storage '{storage}' takes backups"})
+
+
+def tenant_backup_storage_set(*, tenant: Tenant, storage: str, actor: Actor = SYSTEM) -> None:
+    """Send the tenant's backups to `storage` ('' goes back to the plan's choice)."""
+    check_backup_storage(storage)
     with transaction.atomic():
         Tenant.objects.filter(pk=tenant.pk).update(backup_storage=storage)
         tenant.backup_storage = storage
