@@ -156,7 +156,7 @@ def _claim_run(schedule_id: int, now: datetime) -> BackupSchedule | None:
     """Move the schedule to its next time; None when another run took it (or it is not due)."""
     with transaction.atomic():
         schedule = (
-            BackupSchedule.objects.select_for_update()
+            BackupSchedule.objects.select_for_update(of=("self",))
             .select_related("tenant", "guest", "owner")
             .filter(pk=schedule_id, enabled=True, next_run_at__lte=now)
             .first()

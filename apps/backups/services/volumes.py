@@ -80,7 +80,11 @@ def backup_update(
     }
     with transaction.atomic():
         require(actor, ["VM.Backup"], backup_acl_path(backup))
-        backup = Backup.objects.select_for_update().select_related("tenant").get(pk=backup.pk)
+        backup = (
+            Backup.objects.select_for_update(of=("self",))
+            .select_related("tenant")
+            .get(pk=backup.pk)
+        )
         _refuse_if_inactive(backup, actor)
         _refuse_if_busy(backup)
         operation = _backup_operation(
@@ -103,7 +107,11 @@ def backup_delete(*, backup: Backup, actor: Principal, idempotency_key: str = ""
     """Remove the backup from its storage; protected ones must be unprotected first."""
     with transaction.atomic():
         require(actor, ["VM.Backup"], backup_acl_path(backup))
-        backup = Backup.objects.select_for_update().select_related("tenant").get(pk=backup.pk)
+        backup = (
+            Backup.objects.select_for_update(of=("self",))
+            .select_related("tenant")
+            .get(pk=backup.pk)
+        )
         if backup.protected:
             raise ValidationError(
                 f"backup {backup.pk} is protected: remove the protection to delete it"
