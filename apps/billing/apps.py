@@ -6,3 +6,6 @@ class BillingConfig(AppConfig):
     name = "apps.billing"
     label = "billing"
     verbose_name = _("Billing")
+
+    def ready(self) -> None:
+        from apps.billing import receivers  # noqa: F401 (connects them)

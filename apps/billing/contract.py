@@ -29,7 +29,7 @@ from apps.guests.services import (
     tenant_unsuspend,
 )
 from apps.guests.services.create import image_get, vm_template_get
-from apps.guests.services.rules import guest_operation_create, refuse_if_busy
+from apps.guests.services.rules import guest_lock, guest_operation_create, refuse_if_busy
 from apps.operations.models import Operation
 from apps.tenancy.models import Plan, Tenant
 from apps.tenancy.resources import Resources
@@ -332,7 +332,7 @@ def service_change_password(
     GuestAccess(password=password).check(guest.type)
     principal = integration.principal
     require(principal, ["VM.Config.Cloudinit"], guest.acl_path)
-    guest = Guest.objects.select_for_update().get(pk=guest.pk)
+    guest = guest_lock(guest)
     refuse_if_busy(guest)
     # Only the password: the VM's addresses, user and keys stay as they are.
     steps: list[tuple[str, dict]] = [

@@ -15,6 +15,7 @@ from apps.access.exceptions import AccessDenied
 from apps.audit.services import audit_record
 from apps.billing.contract import (
     HANDLERS,
+    Handler,
     InvalidEvent,
     Outcome,
     UnknownService,
@@ -76,9 +77,11 @@ def _stored(*, integration: Integration, payload: dict, digest: str) -> BillingE
         return BillingEvent.objects.get(integration=integration, event_id=str(payload["id"]))
 
 
-def _act(integration: Integration, event: BillingEvent, data: object) -> tuple[int, Outcome, str]:
+def _act(
+    integration: Integration, event: BillingEvent, data: object, handlers: dict[str, Handler]
+) -> tuple[int, Outcome, str]:
     """The handler's outcome, or the refusal; a refusal undoes whatever the handler began."""
-    handler = HANDLERS.get(event.type)
+    handler = handlers.get(event.type)
     if handler is None:
         return 400, Outcome(), _("unknown event type '%(type)s'") % {"type": event.type}
     if not isinstance(data, dict):
@@ -122,8 +125,15 @@ def _answer_body(event: BillingEvent, status: int, outcome: Outcome, error: str)
     }
 
 
-def event_receive(*, integration: Integration, body: bytes, payload: dict) -> Answer:
-    """Store the (verified) event, then act on it unless an earlier delivery already did."""
+def event_receive(
+    *,
+    integration: Integration,
+    body: bytes,
+    payload: dict,
+    handlers: dict[str, Handler] = HANDLERS,
+) -> Answer:
+    """Store the (verified) event, then act on it unless an earlier delivery already did.
+    `handlers` maps event types to what they do: the portal's own, or Stripe's."""
     digest = hashlib.sha256(body).hexdigest()
     event = _stored(integration=integration, payload=payload, digest=digest)
     with transaction.atomic():
@@ -140,7 +150,7 @@ def event_receive(*, integration: Integration, body: bytes, payload: dict) -> An
             )
         if event.processed_at is not None:
             return Answer(event.answer_status, event.answer, replayed=True)
-        status, outcome, error = _act(integration, event, payload.get("data"))
+        status, outcome, error = _act(integration, event, payload.get("data"), handlers)
         event.answer_status = status
         event.answer = _answer_body(event, status, outcome, error)
         event.service = outcome.service

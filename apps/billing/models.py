@@ -31,6 +31,18 @@ class Integration(models.Model):
         related_name="+",
         help_text=_("Where new services go when an event names no region."),
     )
+    endpoint_url = models.URLField(
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Where the portal delivers its own events (signed with the newest active key); "
+            "blank: none are sent."
+        ),
+    )
+    stripe_signing_secret = EncryptedTextField(
+        blank=True,
+        help_text=_("The signing secret (whsec_...) of the Stripe webhook endpoint, if any."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -153,3 +165,135 @@ class BillingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.integration}:{self.event_id} {self.type}"
+
+
+class OutboundEvent(models.Model):
+    """An event the portal tells integrations about, written in the transaction of the change
+    it reports (an outbox); its deliveries carry it out after commit."""
+
+    event_id = models.CharField(max_length=64, unique=True)
+    type = models.CharField(max_length=64, db_index=True)
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    data = models.JSONField(default=dict)
+    created = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type}"
+
+
+class Delivery(models.Model):
+    """One event on its way to one integration's endpoint, retried with back-off until the
+    endpoint answers 2xx or the attempts run out."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    event = models.ForeignKey(OutboundEvent, on_delete=models.CASCADE, related_name="deliveries")
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    url = models.URLField(max_length=500)
+    # The exact bytes sent, the same on every attempt (only the signature's time changes).
+    body = models.TextField()
+    state = models.CharField(
+        max_length=16, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "integration"], name="unique_delivery_per_integration"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event.event_id} to {self.integration} ({self.state})"
+
+
+class GuestState(models.Model):
+    """What a guest was between valid_from and valid_to (open: still is): its sizes and whether
+    it ran. Usage is computed from these intervals, so computing an hour twice gives the same
+    figures. Keyed by VMID: the history outlives the guest row."""
+
+    vmid = models.PositiveIntegerField()
+    guest = models.ForeignKey(
+        "guests.Guest", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    cores = models.PositiveIntegerField()
+    memory_mb = models.PositiveBigIntegerField()
+    disk_gb = models.PositiveBigIntegerField()
+    running = models.BooleanField()
+    valid_from = models.DateTimeField()
+    valid_to = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["vmid", "valid_from"]
+        indexes = [models.Index(fields=["valid_from", "valid_to"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vmid"],
+                condition=models.Q(valid_to__isnull=True),
+                name="one_open_guest_state_per_vmid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vmid} from {self.valid_from:%Y-%m-%d %H:%M}"
+
+
+class UsageRecord(models.Model):
+    """One tenant's use of one guest (by VMID) in one hour. Quantities are in unit-hours:
+    2 vCPUs for 30 minutes are 1 vCPU-hour. Network bytes are None when PVE's graphs no longer
+    held that hour when it was computed."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    vmid = models.PositiveIntegerField()
+    hour = models.DateTimeField(help_text=_("The hour's start (UTC)."))
+    vcpu_hours = models.DecimalField(max_digits=16, decimal_places=6, default=0)
+    memory_gb_hours = models.DecimalField(max_digits=16, decimal_places=6, default=0)
+    disk_gb_hours = models.DecimalField(max_digits=16, decimal_places=6, default=0)
+    backup_gb_hours = models.DecimalField(max_digits=16, decimal_places=6, default=0)
+    net_in_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    net_out_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["hour", "tenant", "vmid"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "vmid", "hour"], name="unique_usage_per_tenant_guest_hour"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}/{self.vmid} {self.hour:%Y-%m-%d %H}h"
+
+
+class UsageHour(models.Model):
+    """An hour whose records are computed and whose usage events were emitted."""
+
+    hour = models.DateTimeField(unique=True)
+    closed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-hour"]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h"

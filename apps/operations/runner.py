@@ -20,6 +20,7 @@ from django.utils import timezone
 from apps.clusters.services import client_for
 from apps.operations.models import Operation, Step
 from apps.operations.progress import progress_publish
+from apps.operations.signals import operation_finished
 from apps.proxmox.errors import ProxmoxError
 from apps.proxmox.tasks import task_stop
 
@@ -114,7 +115,12 @@ def _finish(operation: Operation, state: Operation.State, error: str = "") -> No
     for params in operation.params.get("steps", []):
         for key in [key for key in params if key.endswith(SECRET_SUFFIX)]:
             del params[key]
-    operation.save(update_fields=["state", "error", "finished_at", "next_check_at", "params"])
+    with transaction.atomic():
+        operation.save(update_fields=["state", "error", "finished_at", "next_check_at", "params"])
+        # Listeners (billing's events and usage history) must not keep the operation open.
+        for receiver, outcome in operation_finished.send_robust(Operation, operation=operation):
+            if isinstance(outcome, Exception):
+                logger.error("%s failed on operation %s: %r", receiver, operation.pk, outcome)
     progress_publish(operation)
 
 

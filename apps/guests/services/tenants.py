@@ -9,6 +9,7 @@ from apps.guests.models import Guest
 from apps.guests.services.lifecycle import guest_power
 from apps.operations.models import Operation
 from apps.tenancy.models import Tenant
+from apps.tenancy.signals import tenant_suspended
 
 
 def tenant_suspend(*, tenant: Tenant, actor: Principal) -> list[Operation]:
@@ -23,6 +24,7 @@ def tenant_suspend(*, tenant: Tenant, actor: Principal) -> list[Operation]:
         audit_record(
             action="tenancy.tenant_suspended", actor=audit_actor(actor), target=tenant.slug
         )
+        tenant_suspended.send(Tenant, tenant=tenant, actor=actor)
         running = Guest.objects.filter(
             tenant=tenant, status="running", template=False, vanished_at__isnull=True
         )
