@@ -82,7 +82,9 @@ def realm_sync(
     return report
 
 
-def realm_sync_with_defaults(*, realm: Realm, actor: Actor = SYSTEM) -> SyncReport:
+def realm_sync_with_defaults(
+    *, realm: Realm, actor: Actor = SYSTEM, dry_run: bool = False
+) -> SyncReport:
     """A sync with the realm's `sync-defaults-options`, as scheduled realm-sync jobs run it."""
     defaults = parse_property_string(
         str(option_value(realm.type, realm.options, "sync-defaults-options") or "")
@@ -95,6 +97,7 @@ def realm_sync_with_defaults(*, realm: Realm, actor: Actor = SYSTEM) -> SyncRepo
         remove_vanished=frozenset()
         if remove_vanished == "none"
         else frozenset(remove_vanished.split(";")),
+        dry_run=dry_run,
         actor=actor,
     )
 
