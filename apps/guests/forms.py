@@ -1,6 +1,7 @@
 """Forms of the guest pages: they parse input; the services decide (apps/guests/services)."""
 
 from django import forms
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.forms import BootstrapForm
@@ -9,6 +10,20 @@ from apps.guests.services.lifecycle import NOTES_MAX_LENGTH
 from pvecore.tags import split_tags
 
 BULK_ACTIONS = ("start", "shutdown", "stop")
+
+
+def error_text(error: ValidationError | PermissionDenied) -> str:
+    """A service's refusal as one line for the page."""
+    return "; ".join(getattr(error, "messages", None) or [str(error)])
+
+
+def field_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form's fields (the rest on the form)."""
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)
 
 
 class GuestFilterForm(BootstrapForm):
@@ -88,12 +103,17 @@ class SourceStepForm(BootstrapForm):
         self.fields["source"].choices = [(value, label) for value, label, _group in sources]
 
 
-class AccessStepForm(BootstrapForm):
-    name = forms.CharField(
-        label=_("Name"),
-        max_length=63,
-        help_text=_("A DNS label: letters, digits and '-'."),
-    )
+class RegionStepForm(BootstrapForm):
+    cluster = forms.ChoiceField(label=_("Region"), widget=forms.RadioSelect)
+
+    def __init__(self, *args, regions, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["cluster"].choices = [(name, name) for name in regions]
+
+
+class GuestAccessForm(BootstrapForm):
+    """How the owner gets into a new or reinstalled system: the fields of GuestAccess."""
+
     user = forms.CharField(
         label=_("Login user"),
         required=False,
@@ -130,3 +150,77 @@ class AccessStepForm(BootstrapForm):
             ipv4=data.get("ipv4") or "dhcp",
             gateway=data.get("gateway", ""),
         )
+
+
+class AccessStepForm(GuestAccessForm):
+    field_order = ("name",)
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=63,
+        help_text=_("A DNS label: letters, digits and '-'."),
+    )
+
+
+# The guest page's Manage tab: one form each, prefixed, as they share the panel.
+class ResizeForm(BootstrapForm):
+    prefix = "resize"
+    plan = forms.ChoiceField(label=_("New plan"))
+
+    def __init__(self, *args, plans: list[tuple[str, str]], larger: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Every plan on offer validates, so a smaller one gets the service's reason; the list
+        # offers only those whose disk is at least the guest's.
+        self.fields["plan"].choices = plans
+        self.fields["plan"].widget.choices = [(s, label) for s, label in plans if s in larger]
+
+
+class ReinstallForm(GuestAccessForm):
+    prefix = "reinstall"
+    field_order = ("source",)
+    source = forms.ChoiceField(label=_("Install from"))
+    confirm = forms.CharField(label=_("Type the guest's name to confirm"), max_length=128)
+
+    def __init__(self, *args, sources: list[tuple[str, str]], expected: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = sources
+        self.expected = expected
+
+    def clean_confirm(self) -> str:
+        value = self.cleaned_data["confirm"].strip()
+        if value != self.expected:
+            raise forms.ValidationError(_("That is not the guest's name."))
+        return value
+
+
+class CopyForm(BootstrapForm):
+    prefix = "copy"
+    name = forms.CharField(
+        label=_("Name of the copy"),
+        max_length=63,
+        help_text=_("A DNS label: letters, digits and '-'."),
+    )
+    plan = forms.ChoiceField(label=_("Plan"))
+
+    def __init__(self, *args, plans: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].choices = plans
+
+
+class SnapshotForm(BootstrapForm):
+    prefix = "snapshot"  # its fields share the guest page with the settings form's
+    name = forms.CharField(
+        label=_("Snapshot name"),
+        max_length=40,
+        help_text=_("A letter, then letters, digits or _ (2 to 40 characters)."),
+    )
+    description = forms.CharField(
+        label=_("Description"),
+        required=False,
+        max_length=8192,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    vmstate = forms.BooleanField(
+        label=_("Include the RAM state"),
+        required=False,
+        help_text=_("A rollback then resumes the VM where it was, instead of booting it."),
+    )

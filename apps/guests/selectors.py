@@ -107,3 +107,13 @@ def image_list(*, plan: Plan | None = None) -> QuerySet[Image]:
         if plan.offers_template(i.file_name)
     ]
     return images.filter(pk__in=offered)
+
+
+def plans_on_offer(*, cluster: Cluster) -> list[Plan]:
+    """The active plans a guest on `cluster` may have (no clusters named: every cluster),
+    smallest first."""
+    plans = Plan.objects.filter(active=True).prefetch_related("clusters")
+    return sorted(
+        (p for p in plans if not p.clusters.all() or cluster in p.clusters.all()),
+        key=lambda p: (p.disk_gb, p.cores, p.memory_mb, p.name),
+    )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
@@ -27,10 +28,15 @@ from apps.guests.forms import (
     GuestFilterForm,
     GuestSettingsForm,
     PlanStepForm,
+    RegionStepForm,
     SourceStepForm,
+    error_text,
+    field_errors,
 )
-from apps.guests.models import CREATING, Guest, Image
+from apps.guests.models import CREATING, Guest
 from apps.guests.services.rules import check_guest_name
+from apps.guests.tabs import TABS
+from apps.guests.wizard_sources import Source, wizard_sources
 from apps.operations.models import Operation
 from apps.operations.selectors import operation_list
 from apps.operations.views import live_event
@@ -55,19 +61,6 @@ POWER_BUTTONS = (
 )
 # The statuses a customer filters by (PVE's, plus the portal's own `creating` and `error`).
 FILTER_STATES = ("running", "stopped", "paused", "suspended", "creating", "error")
-
-
-def _error_text(error: ValidationError | PermissionDenied) -> str:
-    return "; ".join(getattr(error, "messages", None) or [str(error)])
-
-
-def _field_errors(form, error: ValidationError) -> None:
-    """Put a service's ValidationError on the form's fields (the rest on the form)."""
-    if hasattr(error, "error_dict"):
-        for field, messages_ in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages_)
-    else:
-        form.add_error(None, error.messages)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -204,7 +197,7 @@ def guest_bulk_power(request: HttpRequest) -> HttpResponse:
         except Http404:
             refused.append(f"{vmid}: " + _("no such guest"))
         except (ValidationError, PermissionDenied) as error:
-            refused.append(f"{vmid}: {_error_text(error)}")
+            refused.append(f"{vmid}: {error_text(error)}")
     if started:
         messages.success(
             request,
@@ -247,6 +240,8 @@ def _detail_context(request: HttpRequest, guest: Guest, **forms) -> dict[str, ob
         ),
         "delete_form": forms.get("delete_form") or GuestDeleteForm(expected=name),
         "confirm_name": name,
+        # The tab open on arrival (`?tab=`): where a change made in a tab comes back to.
+        "tab": request.GET.get("tab") if request.GET.get("tab") in TABS else "overview",
     }
 
 
@@ -272,6 +267,12 @@ def guest_live(request: HttpRequest, vmid: int) -> JsonResponse:
             "status_label": status_label(guest.status),
             "status_class": status_class(guest.status),
             "node": guest.node,
+            # As the page shows them (a resize changes them), in the language's number format.
+            "sizes": {
+                "cores": intcomma(guest.cores),
+                "memory": f"{intcomma(guest.memory_mb)} MiB",
+                "disk": f"{intcomma(guest.disk_gb)} GiB",
+            },
             "operations": [live_event(op) for op in operations],
         }
     )
@@ -284,7 +285,7 @@ def guest_power(request: HttpRequest, vmid: int, action: str) -> HttpResponse:
     try:
         services.guest_power(guest=guest, action=action, actor=request.user)
     except (ValidationError, PermissionDenied) as error:
-        messages.error(request, _error_text(error))
+        messages.error(request, error_text(error))
     else:
         messages.success(request, _("%(action)s requested.") % {"action": power_label(action)})
     return redirect("guests:detail", vmid=guest.vmid)
@@ -304,9 +305,9 @@ def guest_settings(request: HttpRequest, vmid: int) -> HttpResponse:
         try:
             services.guest_update(guest=guest, actor=request.user, **changes)
         except ValidationError as error:
-            _field_errors(form, error)
+            field_errors(form, error)
         except PermissionDenied as error:
-            form.add_error(None, _error_text(error))
+            form.add_error(None, error_text(error))
         else:
             messages.success(request, _("Settings saved; PVE is applying them."))
             return redirect("guests:detail", vmid=guest.vmid)
@@ -327,7 +328,7 @@ def guest_delete(request: HttpRequest, vmid: int) -> HttpResponse:
         try:
             services.guest_delete(guest=guest, actor=request.user)
         except (ValidationError, PermissionDenied) as error:
-            form.add_error(None, _error_text(error))
+            form.add_error(None, error_text(error))
         else:
             messages.success(request, _("Deleting %(name)s.") % {"name": guest})
             return redirect("guests:detail", vmid=guest.vmid)
@@ -340,36 +341,21 @@ def guest_delete(request: HttpRequest, vmid: int) -> HttpResponse:
 
 
 # ------------------------------------------------------------------------------------------------
-# Create wizard: plan -> what to install from -> name and access -> review (quota impact).
+# Create wizard: plan -> what to install from -> region -> name and access -> review (quota
+# impact). The region step is skipped when what was chosen is in one region only.
 
-STEPS = ("plan", "source", "access", "review")
-
-
-def _sources(plan: Plan) -> list[tuple[str, str, str]]:
-    """(value, label, group) of what `plan` offers: VM templates, ISO images, CT templates."""
-    sources = [
-        (f"template:{t.vmid}", f"{t.name or t.vmid} · {t.cluster.name}", "template")
-        for t in selectors.template_list(plan=plan)
-    ]
-    seen: set[tuple[str, str]] = set()
-    for image in selectors.image_list(plan=plan):
-        if (image.content, image.volid) in seen:
-            continue  # the same file on several nodes
-        seen.add((image.content, image.volid))
-        kind = "iso" if image.content == Image.Content.ISO else "ostemplate"
-        sources.append((f"{kind}:{image.volid}", f"{image.file_name} · {image.cluster.name}", kind))
-    return sources
-
-
+STEPS = ("plan", "source", "region", "access", "review")
 STEP_FIELDS = {
     "plan": ("tenant", "plan"),
     "source": ("source",),
+    "region": ("cluster",),
     "access": ("name", "user", "ssh_keys", "password", "ipv4", "gateway"),
     "review": (),
 }
 STEP_LABELS = {
     "plan": _lazy("Plan"),
     "source": _lazy("System"),
+    "region": _lazy("Region"),
     "access": _lazy("Name and access"),
     "review": _lazy("Review"),
 }
@@ -389,35 +375,43 @@ def _carried(data, step: str) -> list[tuple[str, str]]:
 
 
 def _render_step(request, step: str, context: dict, status: int = 200) -> HttpResponse:
+    # Once the source is known, a region step with one choice is left out of the steps shown.
+    source = context.get("source")
+    steps = [s for s in STEPS if s != "region" or source is None or len(source.regions) > 1]
     context.update(
         step=step,
-        step_number=STEPS.index(step) + 1,
-        steps=[(name, STEP_LABELS[name]) for name in STEPS],
+        step_number=steps.index(step) + 1,
+        steps=[(name, STEP_LABELS[name]) for name in steps],
+        previous=steps[steps.index(step) - 1] if step != "plan" else "",
         carried=_carried(request.POST if request.method == "POST" else None, step),
     )
     return render(request, "guests/guest_create.html", context, status=status)
 
 
-def _create(actor, tenant: Tenant, plan: Plan, source: str, access: AccessStepForm) -> Operation:
-    kind, _sep, value = source.partition(":")
+def _create(
+    actor, tenant: Tenant, plan: Plan, source: Source, region: str, access: AccessStepForm
+) -> Operation:
+    cluster, install = source.regions[region]
     common = {"tenant": tenant, "plan": plan, "name": access.cleaned_data["name"], "actor": actor}
-    if kind == "template":
-        return services.guest_create(template_vmid=int(value), access=access.access(), **common)
-    if kind == "iso":
-        return services.vm_create_from_iso(iso=value, **common)
-    return services.container_create(ostemplate=value, access=access.access(), **common)
+    if source.kind == "template":
+        return services.guest_create(template_vmid=int(install), access=access.access(), **common)
+    if source.kind == "iso":
+        return services.vm_create_from_iso(iso=install, cluster=cluster, **common)
+    return services.container_create(
+        ostemplate=install, cluster=cluster, access=access.access(), **common
+    )
 
 
-def _check_access(form: AccessStepForm, source: str) -> bool:
+def _check_access(form: AccessStepForm, source: Source) -> bool:
     """The form's own checks, then the service's (name and access) so they show at this step."""
     if not form.is_valid():
         return False
-    guest_type = Guest.Type.LXC if source.startswith("ostemplate:") else Guest.Type.QEMU
+    guest_type = Guest.Type.LXC if source.kind == "ostemplate" else Guest.Type.QEMU
     try:
         check_guest_name(form.cleaned_data["name"])
         form.access().check(guest_type)
     except ValidationError as error:
-        _field_errors(form, error)
+        field_errors(form, error)
         return False
     return True
 
@@ -456,19 +450,29 @@ def guest_create(request: HttpRequest) -> HttpResponse:
         if tenants is None
         else next(t for t in tenants if t.slug == plan_form.cleaned_data["tenant"])
     )
-    sources = _sources(plan)
+    sources = wizard_sources(plan)
+    choices = [(source.value, source.label, source.kind) for source in sources]
     context: dict[str, object] = {"plan": plan, "tenant": tenant}
     if answered < 1 or back == "source":
-        form = SourceStepForm(data if back else None, initial=data, sources=sources)
-        return _render_step(request, "source", {**context, "source_form": form, "sources": sources})
-    source_form = SourceStepForm(data, sources=sources)
+        form = SourceStepForm(data if back else None, initial=data, sources=choices)
+        return _render_step(request, "source", {**context, "source_form": form})
+    source_form = SourceStepForm(data, sources=choices)
     if not source_form.is_valid():
-        return _render_step(
-            request, "source", {**context, "source_form": source_form, "sources": sources}, 400
-        )
-    source = source_form.cleaned_data["source"]
-    context["source"] = next(s for s in sources if s[0] == source)
-    if answered < 2 or back == "access":
+        return _render_step(request, "source", {**context, "source_form": source_form}, 400)
+    source = next(s for s in sources if s.value == source_form.cleaned_data["source"])
+    context["source"] = source
+    if len(source.regions) > 1:
+        if answered < 2 or back == "region":
+            form = RegionStepForm(data if back else None, initial=data, regions=source.regions)
+            return _render_step(request, "region", {**context, "region_form": form})
+        region_form = RegionStepForm(data, regions=source.regions)
+        if not region_form.is_valid():
+            return _render_step(request, "region", {**context, "region_form": region_form}, 400)
+        region = region_form.cleaned_data["cluster"]
+    else:
+        region = next(iter(source.regions))
+    context["region"] = region
+    if answered < 3 or back == "access":
         form = AccessStepForm(data if back else None, initial=data)
         return _render_step(request, "access", {**context, "access_form": form})
     access_form = AccessStepForm(data)
@@ -479,13 +483,13 @@ def guest_create(request: HttpRequest) -> HttpResponse:
     if submitted != "review":
         return _render_step(request, "review", context)
     try:
-        operation = _create(actor, tenant, plan, source, access_form)
+        operation = _create(actor, tenant, plan, source, region, access_form)
     except QuotaExceeded as error:
         context["refusal"] = str(error)
         context["exceeded"] = error.exceeded
         return _render_step(request, "review", context, status=409)
     except (ValidationError, PermissionDenied) as error:
-        context["refusal"] = _error_text(error)
+        context["refusal"] = error_text(error)
         return _render_step(request, "review", context, status=400)
     messages.success(
         request, _("Creating %(name)s: it starts when it is ready.") % {"name": operation.guest}

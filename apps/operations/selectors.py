@@ -3,8 +3,9 @@
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from apps.access.engine import Principal, principal_of, visible_vmids
+from apps.access.engine import Principal, has_privileges, principal_of, visible_vmids
 from apps.operations.models import Operation
+from apps.operations.services import OPERATION_PRIVILEGE
 
 
 def operation_list(*, actor: Principal) -> QuerySet[Operation]:
@@ -29,3 +30,11 @@ def operation_by_idempotency_key(*, actor: Principal, key: str) -> Operation | N
     if not key:
         return None
     return Operation.objects.filter(actor=principal_of(actor), idempotency_key=key).first()
+
+
+def operation_cancellable(*, operation: Operation, actor: Principal) -> bool:
+    """Whether to offer Cancel: unfinished, and the actor holds what operation_cancel requires."""
+    if operation.is_terminal:
+        return False
+    privilege = OPERATION_PRIVILEGE.get(operation.kind, "VM.PowerMgmt")
+    return has_privileges(actor, operation.target, privilege)

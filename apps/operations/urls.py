@@ -8,4 +8,5 @@ urlpatterns = [
     path("operations/", views.operation_panel, name="list"),
     path("operations/live/", views.operation_live, name="live"),
     path("operations/<uuid:operation_id>/", views.operation_detail, name="detail"),
+    path("operations/<uuid:operation_id>/cancel/", views.operation_cancel, name="cancel"),
 ]

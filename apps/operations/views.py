@@ -1,19 +1,26 @@
-"""Operation pages: the tenant's live task panel, one operation with its PVE task logs, and the
-small JSON endpoint pages poll when the websocket cannot bring events (static/portal/live.js)."""
+"""Operation pages: the tenant's live task panel, one operation with its PVE task logs, cancelling
+one, and the small JSON endpoint pages poll when the websocket cannot bring events
+(static/portal/live.js)."""
 
 import uuid
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from apps.operations import services
 from apps.operations.models import Operation
 from apps.operations.progress import progress_event
 from apps.operations.selectors import operation_get, operation_list
-from apps.web.templatetags.portal import operation_class
+from apps.web.templatetags.portal import operation_class, operation_label
 
 PAGE_SIZE = 50
 # A page follows at most this many operations by polling.
@@ -71,3 +78,23 @@ def operation_live(request: HttpRequest) -> JsonResponse:
             continue
     operations = operation_list(actor=request.user).filter(pk__in=wanted) if wanted else []
     return JsonResponse({"operations": [live_event(op) for op in operations]})
+
+
+@login_required
+@require_POST
+def operation_cancel(request: HttpRequest, operation_id: uuid.UUID) -> HttpResponse:
+    """Cancel as the REST API does; back to the page the button was on."""
+    operation = operation_get(actor=request.user, operation_id=str(operation_id))
+    try:
+        services.operation_cancel(operation=operation, actor=request.user)
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, "; ".join(getattr(error, "messages", None) or [str(error)]))
+    else:
+        messages.success(
+            request,
+            _("Cancelling %(operation)s.") % {"operation": operation_label(operation.kind)},
+        )
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("operations:detail", args=[operation.pk])
+    return redirect(back)

@@ -48,6 +48,10 @@ function applyOperation(event) {
     }
     const error = row.querySelector("[data-field=error]");
     if (error && event.error !== undefined) error.textContent = event.error || "";
+    // Controls for unfinished operations only (Cancel).
+    for (const control of row.querySelectorAll("[data-hide-when-done]")) {
+      control.hidden = TERMINAL.has(event.state);
+    }
     // A page about this one operation shows its task logs: reload them once it has ended.
     if (TERMINAL.has(event.state) && row.dataset.reloadWhenDone === "true") {
       window.location.reload();
@@ -64,6 +68,10 @@ function applyGuest(data) {
   }
   const node = guestBox.querySelector("[data-field=node]");
   if (node && data.node) node.textContent = data.node;
+  for (const [field, text] of Object.entries(data.sizes || {})) {
+    const size = guestBox.querySelector(`[data-field=${field}]`);
+    if (size) size.textContent = text;
+  }
   for (const control of guestBox.querySelectorAll("[data-show-when]")) {
     control.hidden = !control.dataset.showWhen.split(" ").includes(data.status);
   }

@@ -62,7 +62,9 @@ def test_lifecycle_with_only_the_portal_role(pvesim, pvesim_root) -> None:
         name="LP",
         limits=Resources(guests=1, vcpus=2, memory_mb=2048, disk_gb=40, snapshots=1, backup_gb=40),
     )
-    Plan.objects.create(name="S", slug="s", cores=1, memory_mb=1024, disk_gb=30, snapshots=1)
+    Plan.objects.create(
+        name="S", slug="s", cores=1, memory_mb=1024, disk_gb=30, snapshots=1, backups=1
+    )
     user_create(userid="boss@pve", password="x", tenant=tenant)
     acl_modify(path=f"/pool/{tenant.slug}", roles=["PVEVMAdmin"], users=["boss@pve"])
     # Backups go to a storage the tenant was given (as an operator grants it).

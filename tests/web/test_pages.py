@@ -9,6 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from apps.audit.services import Actor
+from apps.clusters.models import Cluster
 from apps.guests.models import Guest
 from apps.guests.services import tenant_suspend
 from apps.operations.models import Operation
@@ -252,7 +253,7 @@ def wizard(portal, **data):
 
 ANSWERS = {
     "plan": "small",
-    "source": "template:9000",
+    "source": "template:debian12-cloud",
     "name": "web1",
     "password": "secret-1",
     "ipv4": "dhcp",
@@ -263,10 +264,14 @@ def test_the_wizard_walks_plan_source_access_review_then_creates(portal) -> None
     page = portal.client.get("/guests/new/").content.decode()
     assert 'value="small"' in page
     page = wizard(portal, step="plan", plan="small").content.decode()
-    assert 'value="template:9000"' in page
-    assert "debian12-cloud · c1" in page
-    page = wizard(portal, step="source", plan="small", source="template:9000").content.decode()
+    assert 'value="template:debian12-cloud"' in page
+    # One region has the template: its step is skipped, and named in the summary.
+    page = wizard(portal, step="source", plan="small", source="template:debian12-cloud")
+    page = page.content.decode()
+    assert 'name="step" value="access"' in page
     assert 'name="ssh_keys"' in page
+    assert "Region: <strong>c1</strong>" in page
+    assert 'name="back" value="source"' in page
     review = wizard(portal, step="access", **ANSWERS)
     page = review.content.decode()
     assert "Quota after this guest" in page
@@ -286,6 +291,47 @@ def test_the_wizard_walks_plan_source_access_review_then_creates(portal) -> None
         portal.acme,
     )
     assert "secret-1" not in str(operation.params)  # encrypted at rest
+
+
+def test_the_wizard_asks_for_the_region_where_the_plan_and_template_are(portal) -> None:
+    c2 = Cluster.objects.create(
+        name="c2", api_addresses=["h2"], token_id="a@pve!t", token_secret="s", fingerprint="AB"
+    )
+    c3 = Cluster.objects.create(
+        name="c3", api_addresses=["h3"], token_id="a@pve!t", token_secret="s", fingerprint="AC"
+    )
+    Guest.objects.create(
+        vmid=9001, cluster=c2, node="pve1", type="qemu", template=True, name="debian12-cloud"
+    )
+    Guest.objects.create(
+        vmid=9002, cluster=c3, node="pve1", type="qemu", template=True, name="debian12-cloud"
+    )
+    portal.small.clusters.set([portal.cluster, c2])  # not offered on c3
+    page = wizard(portal, step="plan", plan="small").content.decode()
+    assert page.count('value="template:debian12-cloud"') == 1  # one choice, two regions
+
+    page = wizard(portal, step="source", plan="small", source="template:debian12-cloud")
+    page = page.content.decode()
+    assert 'name="step" value="region"' in page
+    assert 'aria-current="step">3. Region' in page
+    assert 'value="c1"' in page
+    assert 'value="c2"' in page
+    assert 'value="c3"' not in page
+    refused = wizard(portal, **{**ANSWERS, "step": "review", "cluster": "c3"})
+    assert refused.status_code == 400
+    assert 'name="step" value="region"' in refused.content.decode()
+
+    page = wizard(portal, step="region", **{**ANSWERS, "cluster": "c2"}).content.decode()
+    assert 'name="step" value="access"' in page
+    assert 'name="back" value="region"' in page
+    assert '<input type="hidden" name="cluster" value="c2">' in page
+    response = wizard(portal, step="review", **{**ANSWERS, "cluster": "c2"})
+    assert response.status_code == 302
+    operation = Operation.objects.get()
+    assert operation.cluster == c2
+    assert operation.guest.cluster == c2
+    assert operation.steps.get(name="guest_clone") is not None
+    assert operation.params["steps"][1] == {"template_vmid": 9001}
 
 
 @pytest.mark.parametrize(

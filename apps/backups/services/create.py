@@ -12,6 +12,7 @@ from apps.clusters.models import Storage
 from apps.guests.models import CREATING, Guest
 from apps.guests.selectors import tenant_guest_usage
 from apps.guests.services.rules import (
+    guest_lock,
     guest_operation_create,
     refuse_if_busy,
     refuse_if_tenant_inactive,
@@ -114,11 +115,7 @@ def backup_create(
     with transaction.atomic():
         require(actor, ["VM.Backup"], guest.acl_path)
         require(actor, ["Datastore.AllocateSpace"], f"/storage/{target.storage}")
-        guest = (
-            Guest.objects.select_for_update(of=("self",))
-            .select_related("plan", "tenant", "cluster")
-            .get(pk=guest.pk)
-        )
+        guest = guest_lock(guest, "plan", "tenant", "cluster")
         if guest.status == CREATING or guest.vanished_at is not None:
             raise ValidationError(f"guest {guest.vmid} cannot be backed up now")
         if guest.template:

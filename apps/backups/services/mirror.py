@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.backups.models import Backup
-from apps.clusters.models import Cluster
+from apps.clusters.models import Cluster, Storage
 from apps.guests.models import Guest
 from apps.proxmox.backups import BackupVolume
 
@@ -50,9 +50,14 @@ def backups_mirror(*, guest: Guest, storage: str, listing: list[BackupVolume]) -
     now = timezone.now()
     with transaction.atomic():
         listed = {volume.volid for volume in listing}
-        Backup.objects.filter(
+        gone = Backup.objects.filter(
             cluster=guest.cluster, vmid=guest.vmid, storage=storage, vanished_at__isnull=True
-        ).exclude(volid__in=listed).update(vanished_at=now)
+        ).exclude(volid__in=listed)
+        if not Storage.objects.filter(cluster=guest.cluster, storage=storage, shared=True).exists():
+            # A local storage lists only this node's backups; those made on another node
+            # before the guest moved are still there.
+            gone = gone.filter(Q(node=guest.node) | Q(node=""))
+        gone.update(vanished_at=now)
         for volume in listing:
             backup = Backup.objects.filter(cluster=guest.cluster, volid=volume.volid).first()
             fields = _volume_fields(volume, guest.node, storage)

@@ -16,6 +16,7 @@ from apps.guests.services.create import create_operation
 from apps.guests.services.rules import (
     check_guest_name,
     check_plan_offers,
+    guest_lock,
     guest_operation_create,
     refuse_if_busy,
     refuse_if_tenant_inactive,
@@ -101,9 +102,7 @@ def backup_restore_over(
     with transaction.atomic():
         require(actor, ["VM.Backup"], guest.acl_path)
         require(actor, ["Datastore.AllocateSpace"], f"/storage/{backup.storage}")
-        guest = (
-            Guest.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=guest.pk)
-        )
+        guest = guest_lock(guest, "tenant")
         if guest.status == CREATING or guest.vanished_at is not None or guest.template:
             raise ValidationError(f"guest {guest.vmid} cannot be restored now")
         refuse_if_tenant_inactive(guest, actor)

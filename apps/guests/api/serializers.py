@@ -8,8 +8,8 @@ from pvecore.tags import split_tags
 
 class GuestSerializer(serializers.ModelSerializer):
     cluster = serializers.CharField(source="cluster.name")
-    tenant = serializers.CharField(source="tenant.slug", default=None)
-    plan = serializers.CharField(source="plan.slug", default=None)
+    tenant = serializers.CharField(source="tenant.slug", default=None, allow_null=True)
+    plan = serializers.CharField(source="plan.slug", default=None, allow_null=True)
     tags = serializers.SerializerMethodField()
 
     def get_tags(self, guest: Guest) -> list[str]:

@@ -49,8 +49,10 @@ def create_operation(
         require(actor, ["VM.Allocate"], f"/pool/{tenant.slug}")
         if tenant.status != Tenant.Status.ACTIVE:
             raise ValidationError(f"tenant '{tenant.slug}' is {tenant.status}")
-        # Serializes with the cluster's guest sync, which also inserts guests by VMID.
-        Cluster.objects.select_for_update().get(pk=cluster.pk)
+        # Serializes with the cluster's guest sync, which also inserts guests by VMID. NO KEY
+        # UPDATE: rows that merely reference the cluster (operations, snapshots) are not held up,
+        # which a plain FOR UPDATE would do, deadlocking with their quota locks.
+        Cluster.objects.select_for_update(no_key=True).get(pk=cluster.pk)
         try:
             vmid = vmid_candidate(cluster=cluster)
         except NoCapacity as error:
@@ -127,9 +129,13 @@ def vm_template_get(vmid: int) -> Guest:
     return template
 
 
-def image_get(volid: str, content: str, field: str) -> Image:
-    """An image by volume id (any node that has it: the step places the guest)."""
-    image = Image.objects.filter(volid=volid, content=content).select_related("cluster").first()
+def image_get(volid: str, content: str, field: str, cluster: Cluster | None = None) -> Image:
+    """An image by volume id (any node that has it: the step places the guest), on `cluster`
+    when the same file is on several."""
+    images = Image.objects.filter(volid=volid, content=content)
+    if cluster is not None:
+        images = images.filter(cluster=cluster)
+    image = images.select_related("cluster").first()
     if image is None:
         label = Image.Content(content).label.lower()
         raise ValidationError({field: f"no {label} '{volid}'"})
@@ -188,11 +194,13 @@ def vm_create_from_iso(
     actor: Principal,
     idempotency_key: str = "",
     node: str = "",
+    cluster: Cluster | None = None,
 ) -> Operation:
     """An empty VM sized by the plan with the ISO in its CD drive, booting from it first, so
-    its owner installs the system on the console."""
+    its owner installs the system on the console. `cluster` picks the region when the ISO is
+    on several."""
     check_guest_name(name)
-    image = image_get(iso, Image.Content.ISO, "iso")
+    image = image_get(iso, Image.Content.ISO, "iso", cluster)
     check_plan_offers(plan=plan, cluster=image.cluster, source=image.file_name, source_field="iso")
     return create_operation(
         tenant=tenant,
@@ -222,12 +230,14 @@ def container_create(
     access: GuestAccess | None = None,
     idempotency_key: str = "",
     node: str = "",
+    cluster: Cluster | None = None,
 ) -> Operation:
-    """A container from a template image (vztmpl), sized by the plan and started."""
+    """A container from a template image (vztmpl), sized by the plan and started. `cluster`
+    picks the region when the template is on several."""
     access = access or GuestAccess()
     check_guest_name(name)
     access.check(Guest.Type.LXC)
-    image = image_get(ostemplate, Image.Content.VZTMPL, "ostemplate")
+    image = image_get(ostemplate, Image.Content.VZTMPL, "ostemplate", cluster)
     check_plan_offers(
         plan=plan,
         cluster=image.cluster,

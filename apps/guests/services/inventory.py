@@ -43,7 +43,7 @@ def guests_sync(*, cluster: Cluster) -> GuestSyncReport:
     report = GuestSyncReport()
     with transaction.atomic():
         # One sync per cluster at a time, and none while a create takes a VMID there.
-        Cluster.objects.select_for_update().get(pk=cluster.pk)
+        Cluster.objects.select_for_update(no_key=True).get(pk=cluster.pk)
         known = {
             guest.vmid: guest
             for guest in Guest.objects.select_for_update().filter(vmid__in=[g.vmid for g in found])
@@ -163,7 +163,7 @@ def images_sync(*, cluster: Cluster) -> int:
             shared_done.add(storage.storage)
     with transaction.atomic():
         # Two syncs of one cluster at once (beat and "sync now") must not both insert.
-        Cluster.objects.select_for_update().get(pk=cluster.pk)
+        Cluster.objects.select_for_update(no_key=True).get(pk=cluster.pk)
         Image.objects.filter(cluster=cluster).delete()
         Image.objects.bulk_create(found)
     return len(found)

@@ -9,6 +9,7 @@ from apps.guests.models import CREATING, Guest
 from apps.guests.selectors import tenant_guest_usage
 from apps.guests.services.rules import (
     check_guest_name,
+    guest_lock,
     guest_operation_create,
     refuse_if_busy,
     refuse_if_tenant_inactive,
@@ -31,7 +32,7 @@ def guest_power(
         )
     with transaction.atomic():
         require(actor, ["VM.PowerMgmt"], guest.acl_path)
-        guest = Guest.objects.select_for_update().get(pk=guest.pk)
+        guest = guest_lock(guest)
         if guest.vanished_at is not None:
             raise ValidationError(f"guest {guest.vmid} no longer exists on its cluster")
         if guest.template:
@@ -57,7 +58,7 @@ def guest_delete(*, guest: Guest, actor: Principal, idempotency_key: str = "") -
     """Stop the guest if it runs, then destroy it with its disks (purge)."""
     with transaction.atomic():
         require(actor, ["VM.Allocate"], guest.acl_path)
-        guest = Guest.objects.select_for_update().get(pk=guest.pk)
+        guest = guest_lock(guest)
         if guest.status == CREATING:
             raise ValidationError(f"guest {guest.vmid} is still being created")
         refuse_if_tenant_inactive(guest, actor)
@@ -89,7 +90,7 @@ def guest_resize(
     shrink disks). What grows is reserved against the quota with the operation."""
     with transaction.atomic():
         require(actor, ["VM.Config.CPU", "VM.Config.Memory", "VM.Config.Disk"], guest.acl_path)
-        guest = Guest.objects.select_for_update().get(pk=guest.pk)
+        guest = guest_lock(guest)
         if guest.status == CREATING or guest.vanished_at is not None:
             raise ValidationError(f"guest {guest.vmid} cannot be resized now")
         refuse_if_tenant_inactive(guest, actor)
@@ -166,7 +167,7 @@ def guest_update(
         raise ValidationError("nothing to change: give a name, tags or notes")
     with transaction.atomic():
         require(actor, ["VM.Config.Options"], guest.acl_path)
-        guest = Guest.objects.select_for_update().get(pk=guest.pk)
+        guest = guest_lock(guest)
         if guest.status == CREATING or guest.vanished_at is not None:
             raise ValidationError(f"guest {guest.vmid} cannot be changed now")
         refuse_if_tenant_inactive(guest, actor)

@@ -16,6 +16,7 @@ from apps.guests.services.create import (
 from apps.guests.services.rules import (
     GuestAccess,
     check_plan_offers,
+    guest_lock,
     guest_operation_create,
     refuse_if_busy,
     refuse_if_tenant_inactive,
@@ -76,7 +77,7 @@ def guest_reinstall(
     with transaction.atomic():
         # Destroying and allocating both: what PVE asks for the same pair of actions.
         require(actor, ["VM.Allocate"], guest.acl_path)
-        guest = Guest.objects.select_for_update().get(pk=guest.pk)
+        guest = guest_lock(guest)
         if guest.status == CREATING or guest.vanished_at is not None or guest.template:
             raise ValidationError(f"guest {guest.vmid} cannot be reinstalled now")
         refuse_if_tenant_inactive(guest, actor)

@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.http import Http404
 
 from apps.access.engine import Principal, audit_actor
 from apps.clusters.models import Cluster
@@ -40,6 +41,20 @@ EXCLUSIVE_KINDS = (
     "guest.backup",
     "guest.restore",
 )
+
+
+def guest_lock(guest: Guest, *related: str) -> Guest:
+    """The guest's row, locked for the caller's transaction; a guest deleted meanwhile is as
+    missing as one that never was."""
+    locked = (
+        Guest.objects.select_for_update(of=("self",))
+        .select_related(*related)
+        .filter(pk=guest.pk)
+        .first()
+    )
+    if locked is None:
+        raise Http404("no such guest")
+    return locked
 
 
 def refuse_if_busy(guest: Guest) -> None:

@@ -16,6 +16,7 @@ from apps.clusters.services import client_for
 from apps.guests.models import CREATING, Guest, Snapshot
 from apps.guests.selectors import tenant_guest_usage
 from apps.guests.services.rules import (
+    guest_lock,
     guest_operation_create,
     refuse_if_busy,
     refuse_if_tenant_inactive,
@@ -182,9 +183,7 @@ def snapshot_create(
         raise ValidationError(errors)
     with transaction.atomic():
         require(actor, ["VM.Snapshot"], guest.acl_path)
-        guest = (
-            Guest.objects.select_for_update(of=("self",)).select_related("plan").get(pk=guest.pk)
-        )
+        guest = guest_lock(guest, "plan")
         _refuse_unless_snapshottable(guest, actor)
         if guest.snapshots.filter(name=name).exists():
             raise ValidationError({"name": f"guest {guest.vmid} already has a snapshot '{name}'"})
@@ -237,7 +236,7 @@ def snapshot_rollback(
     with transaction.atomic():
         # PVE: VM.Snapshot or VM.Snapshot.Rollback.
         require(actor, ["VM.Snapshot", "VM.Snapshot.Rollback"], guest.acl_path, any_=True)
-        guest = Guest.objects.select_for_update().get(pk=guest.pk)
+        guest = guest_lock(guest)
         _refuse_unless_snapshottable(guest, actor)
         snapshot_get(guest=guest, name=name)
         operation = guest_operation_create(
@@ -261,7 +260,7 @@ def snapshot_delete(
 ) -> Operation:
     with transaction.atomic():
         require(actor, ["VM.Snapshot"], guest.acl_path)
-        guest = Guest.objects.select_for_update().get(pk=guest.pk)
+        guest = guest_lock(guest)
         _refuse_unless_snapshottable(guest, actor)
         snapshot_get(guest=guest, name=name)
         operation = guest_operation_create(

@@ -28,7 +28,9 @@ from apps.operations.runner import (
     step_handler,
 )
 from apps.proxmox import guests as pve_guests
+from apps.proxmox.client import PveClient
 from apps.proxmox.errors import (
+    ProxmoxError,
     ProxmoxOutcomeUnknown,
     ProxmoxUnavailable,
 )
@@ -43,19 +45,50 @@ def run_guest_power(*, operation: Operation, step: Step, params: dict) -> StepRe
         return Fail("the guest was removed from the portal")
     client = client_for(operation.cluster)
     action = params["action"]
-    result = pve_task(
-        step,
-        client,
-        lambda: pve_guests.guest_power(
-            client, node=guest.node, guest_type=guest.type, vmid=guest.vmid, action=action
-        ),
-        reconcile=task_of(
-            client, step, node=guest.node, task_type=pve_task_type(guest, action), vmid=guest.vmid
-        ),
-    )
+    sent_before = step.started_at is not None and not step.upid
+    try:
+        result = pve_task(
+            step,
+            client,
+            lambda: pve_guests.guest_power(
+                client, node=guest.node, guest_type=guest.type, vmid=guest.vmid, action=action
+            ),
+            reconcile=task_of(
+                client,
+                step,
+                node=guest.node,
+                task_type=pve_task_type(guest, action),
+                vmid=guest.vmid,
+            ),
+        )
+    except ProxmoxError as error:
+        # Sent again after a lost answer whose task PVE did not list: PVE refusing it
+        # ("already running") may mean the first request did it, the step's end, not a failure.
+        if (
+            sent_before
+            and not error.retryable
+            and _is_in_state(client, guest, POWER_TARGETS.get(action))
+        ):
+            step.task_log = f"guest {guest.vmid} found {POWER_TARGETS[action]} after a lost answer"
+            refresh_status(client, guest)
+            return Done()
+        raise
     if isinstance(result, Done):
         refresh_status(client, guest)
     return result
+
+
+# The state each power action leaves the guest in (reboot and suspend have none to check).
+POWER_TARGETS = {"start": "running", "stop": "stopped", "shutdown": "stopped"}
+
+
+def _is_in_state(client: PveClient, guest: Guest, state: str | None) -> bool:
+    if state is None:
+        return False
+    current = pve_guests.guest_current_status(
+        client, node=guest.node, guest_type=guest.type, vmid=guest.vmid
+    )
+    return current.get("status") == state
 
 
 @step_handler("guest_configure")

@@ -1,7 +1,9 @@
 """Template helpers of the portal pages: tags in PVE's colours, safe Markdown, usage bars."""
 
 from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.markdown import render_markdown
@@ -96,6 +98,10 @@ OPERATION_LABELS = {
     "guest.snapshot": _("Take snapshot"),
     "guest.rollback": _("Roll back to snapshot"),
     "guest.snapshot_delete": _("Delete snapshot"),
+    "guest.backup": _("Back up"),
+    "guest.restore": _("Restore from backup"),
+    "backup.update": _("Change backup"),
+    "backup.delete": _("Delete backup"),
 }
 POWER_LABELS = {
     "start": _("Start"),
@@ -117,3 +123,13 @@ def operation_label(kind: str) -> str:
 @register.filter
 def power_label(action: str) -> str:
     return str(POWER_LABELS.get(action, action))
+
+
+@register.filter
+def plan_sizes(plan) -> str:
+    """A plan's (or guest's) sizes in words, numbers in the active language's format."""
+    return gettext("%(cores)s vCPU, %(memory)s MiB, %(disk)s GiB") % {
+        "cores": intcomma(plan.cores),
+        "memory": intcomma(plan.memory_mb),
+        "disk": intcomma(plan.disk_gb),
+    }
