@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.local")
 
@@ -20,3 +20,11 @@ def use_django_logging(**_kwargs: object) -> None:
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+
+
+@worker_init.connect
+def start_worker_metrics(**_kwargs: object):
+    """Workers serve their own metrics (docs/operations.md, Monitoring)."""
+    from apps.monitoring.worker import serve_worker_metrics
+
+    return serve_worker_metrics()

@@ -14,6 +14,7 @@ import requests
 from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 
+from apps.monitoring.instruments import PVE_REQUEST_ERRORS, PVE_REQUEST_SECONDS
 from apps.proxmox import errors
 from apps.proxmox.tls import FingerprintAdapter, ca_bundle_file
 
@@ -43,6 +44,7 @@ class ClusterEndpoint:
     fingerprint: str = ""
     ca_bundle: str = ""  # PEM; used when no fingerprint is pinned
     timeout: float = field(default_factory=default_timeout)
+    name: str = ""  # the portal's name for the cluster, in metrics; its first address if none
 
     def __post_init__(self) -> None:
         if not self.addresses:
@@ -64,6 +66,10 @@ class PveClient:
         self._apis: dict[str, ProxmoxAPI] = {}
         # The address that answered last is tried first next time.
         self._preferred = list(endpoint.addresses)
+
+    @property
+    def cluster_label(self) -> str:
+        return self.endpoint.name or self.endpoint.addresses[0]
 
     @property
     def current_address(self) -> str:
@@ -105,27 +111,31 @@ class PveClient:
             try:
                 result = _call(resource, method, params)
             except ResourceException as error:
-                raise errors.from_resource_exception(error) from error
+                answered = errors.from_resource_exception(error)
+                self._count_error(answered)
+                raise answered from error
             except requests.RequestException as error:
                 logger.warning("PVE %s %s on %s failed: %s", method, path, address, error)
                 last_error = errors.from_transport_exception(error, is_write=method != "GET")
+                self._count_error(last_error)
                 if isinstance(last_error, errors.ProxmoxTlsMismatch | errors.ProxmoxOutcomeUnknown):
                     raise last_error from error
                 continue
             finally:
-                logger.debug(
-                    "%s %s on %s took %.1f ms",
-                    method,
-                    path,
-                    address,
-                    (time.perf_counter() - started) * 1000,
+                elapsed = time.perf_counter() - started
+                PVE_REQUEST_SECONDS.labels(cluster=self.cluster_label, method=method).observe(
+                    elapsed
                 )
+                logger.debug("%s %s on %s took %.1f ms", method, path, address, elapsed * 1000)
             if self._preferred[0] != address:
                 self._preferred.remove(address)
                 self._preferred.insert(0, address)
             return result
         assert last_error is not None
         raise last_error
+
+    def _count_error(self, error: errors.ProxmoxError) -> None:
+        PVE_REQUEST_ERRORS.labels(cluster=self.cluster_label, error=type(error).__name__).inc()
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, **params)

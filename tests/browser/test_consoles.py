@@ -39,6 +39,16 @@ CANVAS_SIGNATURE = """() => {
 }"""
 
 
+def wait_until(page: Page, expression: str) -> None:
+    """Like page.wait_for_function, which evaluates its predicate with eval(): the portal's
+    Content-Security-Policy refuses that, and page.evaluate is not subject to it."""
+    for _look in range(200):  # 10 s, Playwright's default wait
+        if page.evaluate(expression):
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"still false: {expression}")
+
+
 @pytest.fixture
 def asgi_live_server(transactional_db, monkeypatch) -> Iterator[str]:
     """The portal's ASGI application (HTTP and websockets) on uvicorn, in this process: it
@@ -119,16 +129,16 @@ def test_vm_and_container_consoles(
     page.goto(f"{asgi_live_server}/guests/{running_vm.vmid}/console/")
     status = page.locator("#console-status")
     expect(status).to_have_attribute("data-state", "connected")
-    page.wait_for_function(f"({CANVAS_SIGNATURE})() > 0")
+    wait_until(page, f"({CANVAS_SIGNATURE})() > 0")
     before = page.evaluate(CANVAS_SIGNATURE)
     page.locator("#console-screen canvas").click()
     page.keyboard.type("root")
-    page.wait_for_function(f"({CANVAS_SIGNATURE})() !== {before}")
+    wait_until(page, f"({CANVAS_SIGNATURE})() !== {before}")
     # Paste text types into the guest too.
     typed = page.evaluate(CANVAS_SIGNATURE)
     page.get_by_placeholder("Text to type into the console").fill("pw")
     page.get_by_role("button", name="Paste text").click()
-    page.wait_for_function(f"({CANVAS_SIGNATURE})() !== {typed}")
+    wait_until(page, f"({CANVAS_SIGNATURE})() !== {typed}")
     expect(page.get_by_role("button", name="Reconnect")).to_be_hidden()
 
     # The VM's serial terminal, offered as it has serial0: xterm.js runs a command.

@@ -206,6 +206,31 @@ def test_every_console_route_is_covered() -> None:
     assert {str(pattern.pattern) for pattern in urlpatterns} - called == set()
 
 
+# The back-office (web, with a session; tests/backoffice covers every route): missing for
+# tenant users, whatever the method.
+BACKOFFICE_REQUESTS = [
+    ("get", "/operator/"),
+    ("get", "/operator/tree/?view=pool"),
+    ("get", "/operator/tree/pools/b/"),
+    ("get", "/operator/search/?q=200"),
+    ("get", "/operator/tenants/"),
+    ("post", "/operator/tenants/b/suspend/"),
+    ("get", "/operator/operations/?tenant=b"),
+    ("get", "/operator/audit/"),
+    ("post", "/operator/realms/pve/sync/"),
+]
+
+
+@pytest.mark.parametrize(("method", "url"), BACKOFFICE_REQUESTS)
+def test_back_office_is_not_found_by_tenant_users(world, method, url) -> None:
+    client = Client()
+    client.force_login(world["alice"])
+    audit_events_before = AuditEvent.objects.count()
+    assert getattr(client, method)(url).status_code == 404
+    assert AuditEvent.objects.count() == audit_events_before
+    assert Tenant.objects.get(slug="b").status == "active"
+
+
 def test_creating_in_a_foreign_tenant_is_not_found(world) -> None:
     response = world["client"].post(
         "/api/v1/guests/",
@@ -253,6 +278,10 @@ def test_every_api_route_is_covered_by_this_matrix() -> None:
         "api/v1/plans/",
         "api/v1/templates/",
         "api/v1/images/",
+        # The caller's tenant's usage; another's (?tenant=) is not found:
+        # test_usage_shows_only_the_tenants_own_records
+        "api/v1/usage",
+        "api/v1/usage/",
         "api/schema/",
         "api/docs/",
         "api/redoc/",
@@ -261,6 +290,26 @@ def test_every_api_route_is_covered_by_this_matrix() -> None:
     }
     routes = {f"api/{pattern.pattern}" for pattern in api_urls.urlpatterns}
     assert routes - lists_and_catalogues - called == set()
+
+
+def test_usage_shows_only_the_tenants_own_records(world) -> None:
+    from django.utils import timezone
+
+    from apps.billing.models import UsageRecord
+
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    for slug, vmid in (("a", 100), ("b", 200)):
+        UsageRecord.objects.create(
+            tenant=Tenant.objects.get(slug=slug), vmid=vmid, hour=hour, computed_at=hour
+        )
+    for via in ("client", "token_client"):
+        client = world[via]
+        assert [row["vmid"] for row in client.get("/api/v1/usage").json()] == [100]
+        assert [row["vmid"] for row in client.get("/api/v1/usage/?tenant=a").json()] == [100]
+        foreign = client.get("/api/v1/usage/?tenant=b")
+        assert foreign.status_code == 404
+        assert "200" not in foreign.content.decode()
+        assert "b,200" not in client.get("/api/v1/usage/?format=csv").content.decode()
 
 
 def test_guest_list_queries_do_not_grow_with_the_number_of_guests(world) -> None:
