@@ -9,7 +9,7 @@ VENDOR := static/vendor
 
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test test-packages install lint format lock bench clean
+.PHONY: run test test-packages install lint format lock bench soak clean
 
 run: install
 	$(PY) manage.py runembedded
@@ -49,7 +49,12 @@ lock:
 	npm install --package-lock-only --no-audit --no-fund
 
 bench: install
-	for script in bench/[!_]*.py; do $(PY) $$script || exit 1; done
+	$(PY) bench/run_all.py
+
+# The soak: mixed tenant traffic under faults, kills and restarts for SOAK_MINUTES (default 30).
+SOAK_MINUTES ?= 30
+soak: install test-packages
+	$(PY) -m soak --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) var

@@ -1,6 +1,7 @@
 """Permission checks per second through `apps.access.engine`: 100, 10,000 and 100,000 ACL entries.
 
-Runs on a throw-away SQLite database (and the local-memory cache unless REDIS_URL is set):
+Runs on a throw-away SQLite database and the local-memory cache (or the PostgreSQL of
+DATABASE_URL, in a database named `portal_bench`, and the Redis of REDIS_URL):
 
     .venv/bin/python bench/acl_check.py
 
@@ -9,33 +10,20 @@ then checks per second and microseconds per check for pairs evaluated for the fi
 that rebuild (cold) and for the same pairs again (cached). Numbers only, no assertions.
 """
 
-import os
 import random
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._report import record
+from bench.api_guests import setup_django
+
 SIZES = (100, 10_000, 100_000)
 USERS = 1_000
 GROUPS = 50
 CHECKS = 20_000
-
-
-def setup_django(data_dir: str) -> None:
-    sys.path.insert(0, str(REPO_ROOT))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings.test"
-    os.environ["PORTAL_DATA_DIR"] = data_dir
-    os.environ["PORTAL_READ_DOT_ENV"] = "false"
-    os.environ["DATABASE_URL"] = f"sqlite:///{data_dir}/bench.sqlite3"
-    os.environ.setdefault("REDIS_URL", "")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def populate(size: int) -> list:
@@ -113,9 +101,17 @@ def run(size: int) -> None:
     entries = AclEntry.objects.count()
     print(f"acl entries            {entries}")
     print(f"first check (rebuild)  {first_check * 1e3:.1f} ms")
+    record("acl_check", f"{size} entries, first check (rebuild)", first_check * 1e3, "ms")
     for label, seconds in (("cold", cold), ("cached", cached)):
         per_check = seconds / len(pairs)
         print(f"{label:<22} {1 / per_check:,.0f} checks/s  {per_check * 1e6:.2f} us/check")
+        record(
+            "acl_check",
+            f"{size} entries, {label}",
+            1 / per_check,
+            "checks/s",
+            higher_is_better=True,
+        )
     print()
 
 

@@ -18,12 +18,14 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+from bench._report import record  # noqa: E402
+
 SIZES = (1_000, 10_000)
 REQUESTS = 200
 
 
 def setup_django(data_dir: str) -> None:
-    sys.path.insert(0, str(REPO_ROOT))
     os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings.test"
     os.environ["PORTAL_DATA_DIR"] = data_dir
     os.environ["PORTAL_READ_DOT_ENV"] = "false"
@@ -145,6 +147,10 @@ def main() -> None:
             for name, client in clients.items():
                 p50, p99, queries = measure(client)
                 print(f"{size:>8}  {name:<12} {p50:>8.1f} {p99:>8.1f} {queries:>8}")
+                where = f"{size} guests, {name}"
+                record("api_guests", f"{where}, p50", p50, "ms")
+                record("api_guests", f"{where}, p99", p99, "ms")
+                record("api_guests", f"{where}, queries", queries, "queries")
 
 
 if __name__ == "__main__":

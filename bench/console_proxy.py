@@ -33,6 +33,7 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._report import record
 from bench.api_guests import REPO_ROOT, setup_django
 from pvesim.tls import ensure_certificate, fingerprint
 
@@ -239,8 +240,12 @@ def portal_console(websockify_port: int, fingerprint_: str):
     return f"{settings.SESSION_COOKIE_NAME}={key}", ticket
 
 
+def percentile_99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98]
+
+
 def report(name: str, throughput: float, round_trips: list[float]) -> None:
-    p99 = statistics.quantiles(round_trips, n=100)[98]
+    p99 = percentile_99(round_trips)
     print(f"{name:<12} {throughput:>10.1f} {statistics.median(round_trips):>8.2f} {p99:>8.2f}")
 
 
@@ -297,6 +302,29 @@ def main() -> None:
         added = statistics.median(proxied[1]) - statistics.median(direct[1])
         print(f"portal / websockify throughput: {proxied[0] / direct[0]:.2f}")
         print(f"latency added by the portal's hop (p50): {added:.2f} ms")
+        record_relay(direct, proxied)
+
+
+def record_relay(direct: tuple[float, list[float]], proxied: tuple[float, list[float]]) -> None:
+    """The portal's numbers, each with websockify's from the same run as its peer."""
+    record(
+        "console_proxy",
+        "full-frame throughput",
+        proxied[0],
+        "MB/s",
+        peer="websockify",
+        peer_value=direct[0],
+        higher_is_better=True,
+    )
+    for label, statistic in (("p50", statistics.median), ("p99", percentile_99)):
+        record(
+            "console_proxy",
+            f"1x1 update round trip, {label}",
+            statistic(proxied[1]),
+            "ms",
+            peer="websockify",
+            peer_value=statistic(direct[1]),
+        )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 # The same throw-away database set-up as the API benchmark.
+from bench._report import record
 from bench.api_guests import setup_django
 
 GUESTS = 1_000
@@ -135,6 +136,9 @@ def main() -> None:
             for page, url in pages.items():
                 p50, p99, queries = measure(client, url)
                 print(f"{page:<14} {caller:<12} {p50:>8.1f} {p99:>8.1f} {queries:>8}")
+                record("pages", f"{page}, {caller}, p50", p50, "ms")
+                record("pages", f"{page}, {caller}, p99", p99, "ms")
+                record("pages", f"{page}, {caller}, queries", queries, "queries")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench._report import record  # noqa: E402
 from bench.api_guests import setup_django  # noqa: E402
 
 
@@ -85,6 +86,13 @@ def run(pvesim, count: int, data_dir: str) -> None:
     print(f"  guests per minute: {succeeded / elapsed * 60:.1f}")
     print(f"  seconds per guest: {elapsed / max(succeeded, 1):.2f}")
     print(f"  portal CPU per operation: {cpu / count * 1000:.0f} ms")
+    per_minute = succeeded / elapsed * 60
+    record(
+        "provisioning", f"{count} VMs, guests per minute", per_minute, "/min", higher_is_better=True
+    )
+    record("provisioning", f"{count} VMs, seconds per guest", elapsed / max(succeeded, 1), "s")
+    record("provisioning", f"{count} VMs, succeeded", succeeded, "guests", higher_is_better=True)
+    record("provisioning", "portal CPU per operation", cpu / count * 1000, "ms")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._report import record
 from tests.pvesim_server import PvesimServer
 
 
@@ -31,7 +32,9 @@ def main() -> None:
         )
         started = time.monotonic()
         server.start()
-        print(f"start-up with {args.guests} guests: {time.monotonic() - started:.1f} s")
+        startup = time.monotonic() - started
+        print(f"start-up with {args.guests} guests: {startup:.1f} s")
+        record("pvesim_resources", f"start-up with {args.guests} guests", startup, "s")
         try:
             run(server, args.requests)
         finally:
@@ -70,6 +73,10 @@ def run(server: PvesimServer, count: int) -> None:
     print(f"GET /cluster/resources ({items} items) x {count} with an API token")
     print(f"  requests/s: {count / elapsed:.1f}")
     print(f"  p50: {quantiles[49] * 1000:.1f} ms   p99: {quantiles[98] * 1000:.1f} ms")
+    where = f"GET /cluster/resources ({items} items)"
+    record("pvesim_resources", f"{where}, requests/s", count / elapsed, "/s", higher_is_better=True)
+    record("pvesim_resources", f"{where}, p50", quantiles[49] * 1000, "ms")
+    record("pvesim_resources", f"{where}, p99", quantiles[98] * 1000, "ms")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@
 set -eu
 # docker-compose validates the compose file; slapd and Samba are the directories the realm
 # tests log in through (Samba's AD DC needs the provision data, dsdb and vfs modules);
-# Chromium is the browser Playwright drives (its own browser download does not work offline).
+# Chromium is the browser Playwright drives (its own browser download does not work offline);
+# redis-server is the soak's own Redis (`make soak` restarts it).
 wanted="docker-compose slapd ldap-utils samba samba-ad-provision samba-dsdb-modules
-  samba-vfs-modules krb5-user winbind chromium"
+  samba-vfs-modules krb5-user winbind chromium redis-server"
 missing=""
 for package in $wanted; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" ||

@@ -3,18 +3,15 @@ a worker killed mid-run, 100 operations all end terminal, with no orphan and no 
 in pvesim, no reservation left open, and quota usage equal to what PVE holds.
 
 Real processes: a pvesim with a few hundred guests, and Celery workers started as
-`celery -A portal worker` on the test's own queue and database; the first is SIGKILLed while
+`celery -A portal worker` on the test's own queue and database (soak/processes.py, with the
+faults of soak/faults.py, which the longer `make soak` shares); the first is SIGKILLed while
 operations run and a second takes over. The test plays beat: it calls the stalled-operations
 sweep, so operations whose messages died with the first worker resume.
 """
 
-import contextlib
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
 import time
 import urllib.parse
 from collections import Counter
@@ -22,7 +19,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count
@@ -44,7 +40,9 @@ from apps.tenancy.resources import Resources
 from apps.tenancy.services import quota_set
 from portal.celery import app as celery_app
 from portal.settings.components.database import is_sqlite
-from tests.conftest import REPO_ROOT
+from soak.faults import BACKGROUND_FAULTS, SLOW_WRITES, WORKER_PVE_TIMEOUT_SECONDS, Faults
+from soak.invariants import pve_sizes
+from soak.processes import WorkerProcess
 from tests.pvesim_server import PvesimServer
 from tests.services.pve_access import make_token
 
@@ -53,23 +51,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SCALE_GUESTS = 300
 TENANT = "soak"
 OFFLINE_NODE = "pve3"
-# Workers wait this long for PVE's answer. While `SLOW_WRITES` is on, power actions and destroys
-# of every third guest answer later than that (ProxmoxOutcomeUnknown) and still happen: PVE got
-# them. (A clone or create whose answer is late never happens in pvesim, which reads its body
-# after the delay from a closed connection; dropped connections stand for those.)
-WORKER_PVE_TIMEOUT_SECONDS = 2
-SLOW_WRITES = {
-    "match": r"^(POST /nodes/[^/]+/(qemu|lxc)/\d*[147]/status/\w+"
-    r"|DELETE /nodes/[^/]+/(qemu|lxc)/\d*[147])$",
-    "latency_ms": WORKER_PVE_TIMEOUT_SECONDS * 1000 + 500,
-}
-BACKGROUND_FAULTS = [
-    {"match": ".", "latency_ms": 10},
-    {"match": r"^(POST|PUT|DELETE) /", "error_rate": 0.04, "status": 500},
-    {"match": r"^(POST|PUT|DELETE) /", "drop_rate": 0.03},
-    {"match": r"^GET /", "error_rate": 0.03, "status": 503, "message": "simulated overload"},
-    {"match": r"^GET /", "drop_rate": 0.01},
-]
 # Bounds, not assertions on speed: a run that needs longer is stuck, and says where.
 KILL_AFTER_TERMINAL = 30
 RUN_DEADLINE_SECONDS = 150
@@ -102,69 +83,15 @@ def soak_root(soak_pvesim) -> ProxmoxAPI:
     )
 
 
-class Faults:
-    def __init__(self, server: PvesimServer) -> None:
-        self.url = f"https://{server.host}:{server.port}/pvesim/faults"
-        self.verify = str(server.data_dir / "pve-ssl.pem")
-
-    def put(self, **faults: object) -> None:
-        requests.put(self.url, json=faults, verify=self.verify, timeout=10).raise_for_status()
-
-    def clear(self) -> None:
-        requests.delete(self.url, verify=self.verify, timeout=10).raise_for_status()
-
-
 @pytest.fixture
 def faults(soak_pvesim) -> Iterator[Faults]:
-    controller = Faults(soak_pvesim)
+    controller = Faults(
+        host=soak_pvesim.host,
+        port=soak_pvesim.port,
+        ca_file=str(soak_pvesim.data_dir / "pve-ssl.pem"),
+    )
     yield controller
     controller.clear()
-
-
-class WorkerProcess:
-    """`celery -A portal worker` in its own process group, so SIGKILL takes its children too."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = log.open("ab")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "--pool=prefork",
-                "--concurrency=4",
-                "--queues",
-                env["PORTAL_TEST_QUEUE"],
-                "--hostname",
-                f"soak-{log.stem}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--loglevel=WARNING",
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-        self.log.close()
-
-    def stop(self) -> None:
-        """Warm shutdown (the main process stops its children), else SIGKILL."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=20)
-        self.kill()
 
 
 def worker_env() -> dict[str, str]:
@@ -305,12 +232,6 @@ def run_until_terminal(*, deadline: float, stop_at_terminal: int | None = None) 
 
 def pve_guests(root: ProxmoxAPI) -> list[dict]:
     return root.cluster.resources.get(type="vm")
-
-
-def pve_sizes(resource: dict) -> tuple[int, int, int]:
-    """Cores, MiB of memory and GiB of disk (rounded up) of a /cluster/resources item."""
-    disk_gb = -(-int(resource["maxdisk"]) // 1024**3)
-    return int(resource["maxcpu"]), int(resource["maxmem"]) // 1024**2, disk_gb
 
 
 def history(vmid: int, portal: dict[int, Guest]) -> dict:
