@@ -1,9 +1,14 @@
 """The REST API, version 1, and its OpenAPI schema."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from apps.backups.api import views as backup_views
+from apps.billing.api import views as billing_views
 from apps.clusters.api import views as cluster_views
 from apps.guests.api import snapshots as snapshot_views
 from apps.guests.api import templates as template_views
@@ -15,7 +20,8 @@ app_name = "api"
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # The split view serves Swagger UI's start-up script as a file: the CSP allows no inline ones.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     path("v1/guests/", guest_views.GuestListApi.as_view(), name="guest-list"),
     path("v1/guests/<int:vmid>/", guest_views.GuestDetailApi.as_view(), name="guest-detail"),
@@ -75,6 +81,9 @@ urlpatterns = [
         backup_views.BackupScheduleDetailApi.as_view(),
         name="backup-schedule-detail",
     ),
+    # Documented once, under v1/usage/ (two paths, one operation id otherwise).
+    path("v1/usage", billing_views.UsageApi.as_view(schema=None), name="usage-bare"),
+    path("v1/usage/", billing_views.UsageApi.as_view(), name="usage"),
     path("v1/templates/", template_views.TemplateListApi.as_view(), name="template-list"),
     path("v1/images/", template_views.ImageListApi.as_view(), name="image-list"),
     path("v1/plans/", tenancy_views.PlanListApi.as_view(), name="plan-list"),

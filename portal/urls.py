@@ -7,12 +7,15 @@ from apps.identity.views import login_view
 
 urlpatterns = [
     path("", include("apps.core.urls")),
+    path("", include("apps.monitoring.urls")),
     path("", include("apps.web.urls")),
     path("", include("apps.guests.urls")),
+    path("", include("apps.backups.urls")),
     path("", include("apps.operations.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("apps.identity.urls")),
     path("", include("apps.tenantadmin.urls")),
+    path("", include("apps.backoffice.urls")),
     path("", include("apps.consoles.urls")),
     path("", include("apps.billing.urls")),
     # allauth's own pages (password reset, e-mail, sessions) link here: one login page for all.

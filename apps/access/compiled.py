@@ -11,6 +11,7 @@ kept in Django's cache (shared by every web and worker process when Redis is con
   transaction use a model compiled from what the transaction can see.
 """
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -22,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
 from django.dispatch import Signal
+from redis.exceptions import RedisError
 
 from apps.access.models import AclEntry, ApiToken, Group, Pool, PoolGuest, PoolStorage, Role
 from pvecore import acl as pve
@@ -166,12 +168,23 @@ def _mentioned_children(model: pve.AccessModel) -> dict[str, frozenset[str]]:
 VERSION_RECHECK_SECONDS = 1.0
 
 
+logger = logging.getLogger(__name__)
+
+
 def shared_version() -> int:
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        # Missing (first start, flushed or evicted): a fresh number no process has built for.
-        cache.add(VERSION_KEY, time.time_ns(), timeout=None)
+    if _bump_owed:
+        _bump()
+    try:
         version = cache.get(VERSION_KEY)
+        if version is None:
+            # Missing (first start, flushed or evicted): a fresh number no process has built for.
+            cache.add(VERSION_KEY, time.time_ns(), timeout=None)
+            version = cache.get(VERSION_KEY)
+    except (RedisError, OSError):
+        # The cache is down: no version can be trusted, so every check builds from the
+        # database (slower, never stale) until it is back.
+        logger.warning("the cache is unreachable; access is read from the database")
+        return time.time_ns()
     return version
 
 
@@ -180,14 +193,31 @@ _generations = count()
 _local_generation = next(_generations)
 
 
+# A bump the cache was down for: paid at this process's next look at the version.
+_bump_owed = False
+
+
 def bump_shared_version() -> None:
-    global _local_generation
+    global _local_generation, _bump_owed
     _local_generation = next(_generations)
-    try:
-        cache.incr(VERSION_KEY)
-    except ValueError:
-        cache.set(VERSION_KEY, time.time_ns(), timeout=None)
+    _bump_owed = True
+    _bump()
     access_model_changed.send(sender=None)
+
+
+def _bump() -> None:
+    global _bump_owed
+    try:
+        try:
+            cache.incr(VERSION_KEY)
+        except ValueError:
+            cache.set(VERSION_KEY, time.time_ns(), timeout=None)
+    except (RedisError, OSError):
+        logger.error(
+            "the cache is unreachable; other processes see this access change once it is back"
+        )
+        return
+    _bump_owed = False
 
 
 @dataclass

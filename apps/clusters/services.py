@@ -25,6 +25,7 @@ def endpoint_of(cluster: Cluster) -> ClusterEndpoint:
         token_secret=cluster.token_secret,
         fingerprint=cluster.fingerprint,
         ca_bundle=cluster.ca_bundle,
+        name=cluster.name,
     )
 
 

@@ -34,6 +34,7 @@ from apps.consoles.services import (
     console_end_reason,
     console_ticket_redeem,
 )
+from apps.monitoring.instruments import CONSOLES_OPEN
 from apps.proxmox.consoles import RFB_VERSION, ConsoleStream
 from apps.proxmox.errors import ProxmoxError
 
@@ -79,6 +80,8 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         except ConsoleRefused:
             await self.close()  # before the upgrade: the browser sees 403
             return
+        # Counted from here: with a redeemed ticket, _finish runs (and counts it out) once.
+        CONSOLES_OPEN.inc()
         self.protocol = self.ticket.protocol
         self.opened_at = self.last_input = self.last_check = time.monotonic()
         self.bytes_in = self.bytes_out = 0
@@ -269,6 +272,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         if self.finished:
             return
         self.finished = True
+        CONSOLES_OPEN.dec()
         current = asyncio.current_task()
         for task in self.tasks:
             if task is not current:

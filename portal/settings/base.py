@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django_guid.integrations import CeleryIntegration
 
 from portal.settings.components import database, redis
@@ -78,12 +79,14 @@ LOCAL_APPS = [
     "apps.billing",
     "apps.web",
     "apps.tenantadmin",
+    "apps.backoffice",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
     "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -139,6 +142,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "sync-guests": {"task": "guests.sync_all", "schedule": 60.0},
     "resume-stalled-operations": {"task": "operations.resume_stalled", "schedule": 60.0},
     "billing-terminate-due": {"task": "billing.terminate_due", "schedule": 300.0},
+    # Soon after each hour ends: PVE's hourly graphs (network traffic) keep about 70 minutes.
+    "billing-usage-close": {"task": "billing.usage_close", "schedule": 300.0},
+    "billing-deliver-overdue": {"task": "billing.deliver_overdue", "schedule": 300.0},
 }
 
 # AUTHENTICATION
@@ -206,6 +212,26 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# https://django-csp.readthedocs.io/en/latest/configuration.html
+# Scripts only from the portal's own files (no inline scripts, no eval). Styles allow inline:
+# templates set widths and tag colours in style attributes, and htmx, Swagger UI and Redoc add
+# <style> elements. WebSockets (consoles, live progress) are same-origin: 'self' covers them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        # Redoc parses the schema in a worker it makes from a blob.
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # REST FRAMEWORK
 # ------------------------------------------------------------------------------
@@ -280,11 +306,36 @@ BILLING_SIGNATURE_TOLERANCE_SECONDS = env.int(
     "PORTAL_BILLING_SIGNATURE_TOLERANCE_SECONDS", default=300
 )
 BILLING_TERMINATION_GRACE_HOURS = env.float("PORTAL_BILLING_TERMINATION_GRACE_HOURS", default=72.0)
+# Outbound events: an endpoint is given this many seconds to answer; a failed delivery is tried
+# again after the base back-off, doubling each time up to the maximum, this many attempts in
+# all; a pending delivery this overdue (its message lost) is sent again by beat.
+BILLING_DELIVERY_TIMEOUT_SECONDS = env.float(
+    "PORTAL_BILLING_DELIVERY_TIMEOUT_SECONDS", default=10.0
+)
+BILLING_DELIVERY_BACKOFF_SECONDS = env.float(
+    "PORTAL_BILLING_DELIVERY_BACKOFF_SECONDS", default=30.0
+)
+BILLING_DELIVERY_BACKOFF_MAX_SECONDS = env.float(
+    "PORTAL_BILLING_DELIVERY_BACKOFF_MAX_SECONDS", default=21600.0
+)
+BILLING_DELIVERY_MAX_ATTEMPTS = env.int("PORTAL_BILLING_DELIVERY_MAX_ATTEMPTS", default=15)
+BILLING_DELIVERY_OVERDUE_SECONDS = env.float(
+    "PORTAL_BILLING_DELIVERY_OVERDUE_SECONDS", default=600.0
+)
 
 # Backups: a backup refused because PVE has its guest locked (a snapshot, another backup) is
 # tried again this many times, this many seconds apart, before it fails.
 BACKUP_LOCKED_RETRIES = env.int("PORTAL_BACKUP_LOCKED_RETRIES", default=3)
 BACKUP_LOCKED_RETRY_SECONDS = env.float("PORTAL_BACKUP_LOCKED_RETRY_SECONDS", default=60.0)
+
+# /metrics answers scrapers from these networks, and any that sends
+# `Authorization: Bearer <PORTAL_METRICS_TOKEN>` (docs/operations.md).
+METRICS_ALLOWED_NETWORKS = env.list(
+    "PORTAL_METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"]
+)
+METRICS_TOKEN = env("PORTAL_METRICS_TOKEN", default="")
+# host:port where each Celery worker serves its own metrics (PVE calls); empty: not served.
+WORKER_METRICS_LISTEN = env("PORTAL_WORKER_METRICS_LISTEN", default="")
 
 # Checks behind /readyz; apps add their own (clusters add one per registered cluster).
 READINESS_CHECKS = [

@@ -151,3 +151,19 @@ def test_a_lost_version_key_means_a_rebuild(
     monkeypatch.setattr(compiled, "VERSION_RECHECK_SECONDS", 0)
     cache.delete(compiled.VERSION_KEY)
     assert compiled.current_access() is not first
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unreachable_cache_means_building_from_the_database(make_user, settings) -> None:
+    """Redis down (restarted, say): checks still answer, from the database, and see every
+    change at once instead of failing the request."""
+    user = make_user("carol@pve")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        }
+    }
+    assert not engine.has_privileges(user, "/vms/100", "VM.Audit")
+    acl_modify(path="/vms/100", roles=["PVEAuditor"], users=[user.username])
+    assert engine.has_privileges(user, "/vms/100", "VM.Audit")
