@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.forms import BaseForm
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from apps.identity.models import Realm, User
 from pvecore.ids import is_userid, split_userid
@@ -26,7 +27,10 @@ class AccountAdapter(DefaultAccountAdapter):
         realm = signup_realm()
         userid = username if "@" in username else f"{username}@{realm.name}"
         if not is_userid(userid) or split_userid(userid)[1] != realm.name:
-            raise ValidationError(f"Choose a user name without '@'; it becomes name@{realm.name}.")
+            raise ValidationError(
+                _("Choose a user name without '@'; it becomes name@%(realm)s.")
+                % {"realm": realm.name}
+            )
         return super().clean_username(userid, shallow=shallow)
 
     def save_user(

@@ -18,6 +18,7 @@ import qrcode.image.svg
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.audit.services import Actor, audit_record
 from apps.identity.models import RecoveryCode, TotpDevice, User
@@ -60,7 +61,7 @@ def totp_begin_enrolment(*, user: User) -> TotpDevice:
     with transaction.atomic():
         device = TotpDevice.objects.select_for_update().filter(user=user).first()
         if device is not None and device.is_confirmed:
-            raise TotpError("TOTP is already set up; remove it before enrolling again.")
+            raise TotpError(_("TOTP is already set up; remove it before enrolling again."))
         if device is None:
             device = TotpDevice(user=user)
         device.secret = pyotp.random_base32()
@@ -100,10 +101,10 @@ def totp_confirm_enrolment(
     with transaction.atomic():
         device = TotpDevice.objects.select_for_update().filter(user=user).first()
         if device is None or device.is_confirmed:
-            raise TotpError("There is no TOTP enrolment to confirm.")
+            raise TotpError(_("There is no TOTP enrolment to confirm."))
         step = _matching_step(device.secret, code, now=now or timezone.now().timestamp())
         if step is None:
-            raise TotpError("That code is not valid. Check the device's clock and try again.")
+            raise TotpError(_("That code is not valid. Check the device's clock and try again."))
         device.confirmed_at = timezone.now()
         device.last_used_step = step
         device.save()
@@ -184,7 +185,7 @@ def _replace_recovery_codes(user: User) -> list[str]:
 def recovery_codes_regenerate(*, user: User, request: HttpRequest | None = None) -> list[str]:
     with transaction.atomic():
         if not totp_is_active(user):
-            raise TotpError("Set up TOTP before generating recovery codes.")
+            raise TotpError(_("Set up TOTP before generating recovery codes."))
         codes = _replace_recovery_codes(user)
         _audit("identity.recovery_codes_regenerated", user=user, actor=None, request=request)
     return codes
