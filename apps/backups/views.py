@@ -27,7 +27,7 @@ from apps.guests import selectors as guest_selectors
 from apps.guests.forms import error_text, field_errors
 from apps.guests.models import Guest
 from apps.guests.tabs import back_to_tab, render_tab
-from apps.guests.views import tenant_read_only_reason
+from apps.guests.views import guest_read_only_reason
 from apps.operations.models import Operation
 from apps.operations.selectors import operation_list
 from apps.tenancy.selectors import plan_list
@@ -44,10 +44,7 @@ BACKUP_KINDS = (
 
 
 def _read_only_reason(request: HttpRequest, guest: Guest) -> str:
-    reason = tenant_read_only_reason(request.user, guest.tenant)
-    if guest.vanished_at is not None or guest.status == "destroyed":
-        reason = reason or _("This guest no longer exists on its cluster.")
-    return reason
+    return guest_read_only_reason(request.user, guest)
 
 
 def _backups_panel(

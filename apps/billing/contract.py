@@ -160,7 +160,16 @@ def service_create(*, integration: Integration, data: dict, event: BillingEvent)
     tenant = customer.tenant
     quota_make_room(
         tenant=tenant,
-        need=Resources(guests=1, vcpus=plan.cores, memory_mb=plan.memory_mb, disk_gb=plan.disk_gb),
+        # What the plan sells with the guest: its snapshots, and room for its backups (each at
+        # most the disk's size).
+        need=Resources(
+            guests=1,
+            vcpus=plan.cores,
+            memory_mb=plan.memory_mb,
+            disk_gb=plan.disk_gb,
+            snapshots=plan.snapshots,
+            backup_gb=plan.backups * plan.disk_gb,
+        ),
         actor=billing_actor(integration),
     )
     create = guest_create if kind == Guest.Type.QEMU else container_create
@@ -213,6 +222,8 @@ def service_suspend(*, integration: Integration, data: dict, event: BillingEvent
         )
     service.state = Service.State.SUSPENDED
     service.save(update_fields=["state"])
+    # Read-only on its own too: the tenant may stay active for its other services.
+    Guest.objects.filter(pk=service.guest_id).update(suspended=True)
     tenant = service.customer.tenant
     others_active = Service.objects.filter(
         customer__tenant=tenant, state=Service.State.ACTIVE
@@ -247,13 +258,16 @@ def service_unsuspend(*, integration: Integration, data: dict, event: BillingEve
     """The tenant gets its portal back; guests stay stopped until their owner starts them."""
     if "customer" in data and "service" not in data:
         customer = _known_customer(integration, data)
-        customer.services.filter(state=Service.State.SUSPENDED).update(state=Service.State.ACTIVE)
+        suspended = customer.services.filter(state=Service.State.SUSPENDED)
+        Guest.objects.filter(pk__in=suspended.values("guest_id")).update(suspended=False)
+        suspended.update(state=Service.State.ACTIVE)
         _unsuspend_tenant(customer.tenant, integration)
         return Outcome()
     service = _live_service(integration, data)
     if service.state == Service.State.SUSPENDED:
         service.state = Service.State.ACTIVE
         service.save(update_fields=["state"])
+        Guest.objects.filter(pk=service.guest_id).update(suspended=False)
     _unsuspend_tenant(service.customer.tenant, integration)
     return Outcome(service=service)
 

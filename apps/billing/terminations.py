@@ -1,13 +1,17 @@
-"""Deleting the guests of terminated services once their grace period is over."""
+"""Deleting the guests of terminated services once their grace period is over, and their
+backups too where the policy says so."""
 
 import datetime
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.services import audit_record
+from apps.backups.models import Backup
+from apps.backups.services import backup_delete
 from apps.billing.contract import billing_actor
 from apps.billing.models import Service
 from apps.guests.services import guest_delete
@@ -17,9 +21,9 @@ logger = logging.getLogger(__name__)
 
 
 def terminations_due(*, now: datetime.datetime | None = None) -> list[Operation]:
-    """Delete the guest of every service whose termination is due. Backups are not touched:
-    PVE keeps a guest's vzdump archives when it is destroyed, and so does the portal's mirror.
-    A guest that is busy is left for the next run."""
+    """Delete the guest of every service whose termination is due. Its backups stay (PVE keeps
+    a destroyed guest's archives) unless BILLING_TERMINATION_BACKUPS is `delete`; protected
+    ones stay either way. A guest that is busy is left for the next run."""
     now = now or timezone.now()
     started: list[Operation] = []
     due = Service.objects.filter(
@@ -46,6 +50,8 @@ def terminations_due(*, now: datetime.datetime | None = None) -> list[Operation]
                     continue
                 service.termination = operation
                 started.append(operation)
+                if settings.BILLING_TERMINATION_BACKUPS == "delete":
+                    started += _backups_delete(service)
             service.state = Service.State.TERMINATED
             service.save(update_fields=["state", "termination"])
             audit_record(
@@ -55,3 +61,13 @@ def terminations_due(*, now: datetime.datetime | None = None) -> list[Operation]
                 detail={"vmid": service.vmid},
             )
     return started
+
+
+def _backups_delete(service: Service) -> list[Operation]:
+    backups = Backup.objects.filter(
+        cluster=service.guest.cluster,
+        vmid=service.guest.vmid,
+        protected=False,
+        vanished_at__isnull=True,
+    )
+    return [backup_delete(backup=backup, actor=service.integration.principal) for backup in backups]

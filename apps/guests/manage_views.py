@@ -16,7 +16,7 @@ from apps.guests import selectors, services
 from apps.guests.forms import CopyForm, ReinstallForm, ResizeForm, error_text, field_errors
 from apps.guests.models import Guest, Image
 from apps.guests.tabs import render_tab
-from apps.guests.views import tenant_read_only_reason
+from apps.guests.views import guest_read_only_reason
 from apps.tenancy.models import Plan
 from apps.tenancy.services import QuotaExceeded
 from apps.web.templatetags.portal import plan_sizes
@@ -83,9 +83,7 @@ def _may(actor: Principal, guest: Guest) -> dict[str, bool]:
 
 def _panel(request: HttpRequest, guest: Guest, *, status: int = 200, **forms) -> HttpResponse:
     actor = request.user
-    read_only = tenant_read_only_reason(actor, guest.tenant)
-    if guest.vanished_at is not None or guest.status == "destroyed":
-        read_only = read_only or _("This guest no longer exists on its cluster.")
+    read_only = guest_read_only_reason(actor, guest)
     may = dict.fromkeys(FORMS, False) if read_only else _may(actor, guest)
     plans = selectors.plans_on_offer(cluster=guest.cluster)
     return render_tab(

@@ -39,6 +39,11 @@ class Guest(models.Model):
     memory_mb = models.PositiveBigIntegerField(default=0)
     disk_gb = models.PositiveBigIntegerField(default=0)
     lock = models.CharField(max_length=32, blank=True)
+    # Set by billing when the guest's service is suspended while its tenant stays active.
+    suspended = models.BooleanField(
+        default=False,
+        help_text=_("Stopped and read-only for its tenant's users until unsuspended."),
+    )
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     # Set when PVE no longer lists the guest: flagged for an operator, never dropped silently.

@@ -19,7 +19,7 @@ from apps.guests.models import Guest
 from apps.guests.services import snapshots
 from apps.guests.services.snapshots import SnapshotNode, SnapshotTree
 from apps.guests.tabs import back_to_tab, render_tab
-from apps.guests.views import tenant_read_only_reason
+from apps.guests.views import guest_read_only_reason
 from apps.proxmox.errors import ProxmoxError
 from apps.tenancy.services import QuotaExceeded
 
@@ -63,9 +63,7 @@ def _panel(
     except ProxmoxError as error:
         problem = _("The guest's cluster did not answer: %(reason)s") % {"reason": error.message}
         status = 503 if status == 200 else status
-    read_only = tenant_read_only_reason(actor, guest.tenant)
-    if guest.vanished_at is not None or guest.status == "destroyed":
-        read_only = read_only or _("This guest no longer exists on its cluster.")
+    read_only = guest_read_only_reason(actor, guest)
     running = tree.running if tree is not None else guest.status == "running"
     return render_tab(
         request,

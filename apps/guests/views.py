@@ -108,6 +108,17 @@ def tenant_read_only_reason(actor: Principal, tenant: Tenant | None) -> str:
     return ""
 
 
+def guest_read_only_reason(actor: Principal, guest: Guest) -> str:
+    """Why the guest's page offers no changes: its tenant's or its own suspension, or its
+    being gone from the cluster ('' when it does)."""
+    reason = tenant_read_only_reason(actor, guest.tenant)
+    if not reason and guest.suspended and not getattr(actor, "user", actor).is_superuser:
+        reason = _("This guest is suspended: it is read-only.")
+    if guest.vanished_at is not None or guest.status == "destroyed":
+        reason = reason or _("This guest no longer exists on its cluster.")
+    return reason
+
+
 def can_create(actor: Principal) -> bool:
     user = getattr(actor, "user", actor)
     if user.is_superuser:
@@ -121,9 +132,7 @@ def can_create(actor: Principal) -> bool:
 
 
 def _abilities(actor: Principal, guest: Guest) -> GuestAbilities:
-    reason = tenant_read_only_reason(actor, guest.tenant)
-    if guest.vanished_at is not None or guest.status == "destroyed":
-        reason = reason or _("This guest no longer exists on its cluster.")
+    reason = guest_read_only_reason(actor, guest)
     if reason:
         return GuestAbilities(False, False, False, False, reason)
     return GuestAbilities(

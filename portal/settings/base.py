@@ -322,6 +322,9 @@ BILLING_DELIVERY_MAX_ATTEMPTS = env.int("PORTAL_BILLING_DELIVERY_MAX_ATTEMPTS", 
 BILLING_DELIVERY_OVERDUE_SECONDS = env.float(
     "PORTAL_BILLING_DELIVERY_OVERDUE_SECONDS", default=600.0
 )
+# What a terminated service's backups become: `keep` (PVE's default: they outlive the guest)
+# or `delete` (its unprotected backups go with it).
+BILLING_TERMINATION_BACKUPS = env.str("PORTAL_BILLING_TERMINATION_BACKUPS", default="keep")
 
 # Backups: a backup refused because PVE has its guest locked (a snapshot, another backup) is
 # tried again this many times, this many seconds apart, before it fails.

@@ -17,13 +17,18 @@ from apps.tenancy.models import Plan, Tenant
 
 
 def refuse_if_tenant_inactive(guest: Guest, actor: Principal) -> None:
-    """A suspended tenant's guests are read-only for its users; operators still act on them."""
+    """A suspended tenant's guests, and a guest suspended on its own (its billing service),
+    are read-only for the tenant's users; operators still act on them."""
     owner = getattr(actor, "user", actor)
+    if owner.is_superuser:
+        return
     tenant = guest.tenant
-    if tenant is not None and tenant.status != Tenant.Status.ACTIVE and not owner.is_superuser:
+    if tenant is not None and tenant.status != Tenant.Status.ACTIVE:
         raise ValidationError(
             f"tenant '{tenant.slug}' is {tenant.status}: its guests are read-only"
         )
+    if guest.suspended:
+        raise ValidationError(f"guest {guest.vmid} is suspended: it is read-only")
 
 
 # Kinds that change what the guest is; two of them must not run on one guest at once.
