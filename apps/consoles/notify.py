@@ -37,8 +37,8 @@ async def _send(group: str, message: dict[str, str]) -> None:
     try:
         async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
             await layer.group_send(group, message)
-    except Exception:
-        logger.warning("could not tell consoles in %s to %s", group, message["type"], exc_info=True)
+    except Exception as error:  # the channel layer down (Redis restarting): consoles re-check
+        logger.warning("could not tell consoles in %s to %s: %r", group, message["type"], error)
 
 
 def publish(group: str, message: dict[str, str]) -> None:

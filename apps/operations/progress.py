@@ -71,5 +71,5 @@ def progress_publish(operation: Operation) -> None:
         if layer is None:
             return
         async_to_sync(_send)(layer, progress_groups(operation), progress_event(operation))
-    except Exception:  # a live page is a nicety; the operation must go on
-        logger.warning("publishing progress of operation %s failed", operation.pk, exc_info=True)
+    except Exception as error:  # a live page is a nicety; the operation must go on
+        logger.warning("publishing progress of operation %s failed: %r", operation.pk, error)
