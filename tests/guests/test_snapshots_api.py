@@ -7,12 +7,14 @@ from rest_framework.test import APIClient
 
 from apps.access.services import acl_modify
 from apps.audit.models import AuditEvent
+from apps.clusters.services import client_for
 from apps.guests.models import Guest, Snapshot
 from apps.guests.selectors import tenant_guest_usage
-from apps.guests.services import guests_sync, images_sync
+from apps.guests.services import guests_sync
 from apps.identity.models import User
 from apps.identity.services.users import user_create
 from apps.operations.models import Operation
+from apps.proxmox.guests import pool_ensure
 from apps.tenancy.models import Plan, Reservation
 from apps.tenancy.resources import Resources
 from apps.tenancy.services import quota_set
@@ -144,16 +146,26 @@ def test_containers_snapshots_where_their_storage_allows(
     alice_api, acme_snapshots, snappy, worker, pvesim_root, cluster
 ) -> None:
     """A container's root on NFS (a raw image) cannot be snapshotted: the operation says why.
-    One on LVM-thin can; a container has no RAM state to keep."""
-    images_sync(cluster=cluster)
-    created = run(
-        alice_api.post(
-            "/api/v1/guests/",
-            {"name": "db1", "plan": "snappy", "ostemplate": DEBIAN_CT, "password": "root-pass"},
-            format="json",
+    One on LVM-thin can; a container has no RAM state to keep. Both are made on PVE in the
+    tenant's pool and adopted, so where they live does not depend on free space."""
+
+    def adopted_container(rootfs: str, hostname: str) -> Guest:
+        vmid = int(pvesim_root.cluster.nextid.get())
+        upid = pvesim_root.nodes("pve1").lxc.post(
+            vmid=vmid,
+            ostemplate=DEBIAN_CT,
+            hostname=hostname,
+            rootfs=rootfs,
+            pool=acme_snapshots.slug,
         )
-    )
-    on_nfs = Guest.objects.get(pk=created.guest_id)
+        assert wait_for_task(pvesim_root, upid)["exitstatus"] == "OK"
+        guests_sync(cluster=cluster)
+        guest = Guest.objects.get(vmid=vmid)
+        assert (guest.tenant, guest.plan) == (acme_snapshots, None)
+        return guest
+
+    pool_ensure(client_for(cluster), pool=acme_snapshots.slug)
+    on_nfs = adopted_container("shared-nfs:4", "db1")
     assert "shared-nfs:" in pvesim_root.nodes(on_nfs.node).lxc(on_nfs.vmid).config.get()["rootfs"]
     url = f"/api/v1/guests/{on_nfs.vmid}/snapshots/"
     refused = alice_api.post(url, {"name": "mem", "vmstate": True}, format="json")
@@ -165,19 +177,8 @@ def test_containers_snapshots_where_their_storage_allows(
     )
     assert operation.attempts == 0  # nothing to wait for
 
-    # A container made on PVE in the tenant's pool, on LVM-thin: adopted, without a plan.
-    vmid = int(pvesim_root.cluster.nextid.get())
-    upid = pvesim_root.nodes("pve1").lxc.post(
-        vmid=vmid,
-        ostemplate=DEBIAN_CT,
-        hostname="ct1",
-        rootfs="local-lvm:4",
-        pool=acme_snapshots.slug,
-    )
-    assert wait_for_task(pvesim_root, upid)["exitstatus"] == "OK"
-    guests_sync(cluster=cluster)
-    adopted = Guest.objects.get(vmid=vmid)
-    assert (adopted.tenant, adopted.plan) == (acme_snapshots, None)
+    adopted = adopted_container("local-lvm:4", "ct1")
+    vmid = adopted.vmid
     url = f"/api/v1/guests/{vmid}/snapshots/"
     run(alice_api.post(url, {"name": "nightly", "description": "ct"}, format="json"))
     assert pve_snapshots(pvesim_root, adopted)["nightly"]["description"] == "ct"
