@@ -291,4 +291,4 @@ def test_a_channel_layer_failure_does_not_fail_the_operation(settings, caplog) -
     ]
     # Created, started, two steps done, finished: each one logged, none raised.
     assert len(failures) == 5
-    assert all(record.exc_info for record in failures)
+    assert all("ConnectionError" in record.getMessage() for record in failures)
