@@ -41,6 +41,7 @@ from apps.proxmox.errors import ProxmoxError
 logger = logging.getLogger(__name__)
 
 CLOSE_ENDED, CLOSE_FORBIDDEN, CLOSE_TIMEOUT, CLOSE_UPSTREAM = 1000, 4403, 4408, 4502
+CLOSE_TRY_AGAIN_LATER = 1013
 SECURITY_NONE = 1
 HANDSHAKE_TIMEOUT_SECONDS = 30.0
 # What the browser may send before PVE's side is ready (a few small messages in practice).
@@ -91,13 +92,20 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         self.pending: list[bytes] = []
         self.pending_arrived = asyncio.Event()
         self.wake_watchdog = asyncio.Event()
-        for group in (
-            notify.ACCESS_GROUP,
-            notify.session_group(self.session_key),
-            *([notify.guest_group(self.ticket.guest.vmid)] if self.ticket.guest_id else []),
-        ):
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups.append(group)
+        try:
+            for group in (
+                notify.ACCESS_GROUP,
+                notify.session_group(self.session_key),
+                *([notify.guest_group(self.ticket.guest.vmid)] if self.ticket.guest_id else []),
+            ):
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.groups.append(group)
+        except Exception as error:  # the channel layer down (Redis restarting)
+            # A console that cannot be told of a revocation or a logout does not open.
+            logger.warning("console refused: the channel layer is unreachable: %r", error)
+            await self._finish("the channel layer is unreachable")
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
         subprotocols = self.scope.get("subprotocols") or []
         await self.accept("binary" if "binary" in subprotocols else None)
         self.tasks = [

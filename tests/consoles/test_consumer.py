@@ -209,6 +209,30 @@ def test_idle_consoles_end(alice, alice_client, running_ct, settings) -> None:
     assert closed.detail["reason"] == "the console was idle too long"
 
 
+def test_no_console_opens_while_the_channel_layer_is_down(
+    alice, alice_client, running_ct, settings
+) -> None:
+    """Redis restarting: a console that could not be told of a revocation or a logout would
+    outlive them, so it does not open; the browser is told to try again."""
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},  # nothing listens on port 1
+        }
+    }
+    key = session_key_of(alice_client)
+    token = _issue(alice, running_ct, key)
+
+    async def scenario() -> None:
+        communicator = communicator_for(token, key)
+        connected, code = await communicator.connect(timeout=TIMEOUT)
+        assert (connected, code) == (False, 1013)
+
+    async_to_sync(scenario)()
+    (closed,) = _audit("console.closed", running_ct.acl_path)
+    assert closed.detail["reason"] == "the channel layer is unreachable"
+
+
 def test_issuing_needs_vm_console(alice, alice_client, running_vm, tenant) -> None:
     acl_delete(path=f"/pool/{tenant.slug}", roles=["PVEVMAdmin"], users=["alice@pve"])
     from apps.access.services import acl_modify

@@ -122,7 +122,10 @@ def _age(node: SnapshotNode) -> tuple[datetime, str]:
 def snapshots_mirror(*, guest: Guest, listing: SnapshotList) -> None:
     """Make the mirror what PVE listed: the quota and plan limits count it."""
     with transaction.atomic():
-        known = {s.name: s for s in Snapshot.objects.select_for_update().filter(guest=guest)}
+        # The guest's row serializes mirrors (a page's read, a worker's step): two that both
+        # found a snapshot new would both insert it.
+        list(Guest.objects.select_for_update().filter(pk=guest.pk).values_list("pk", flat=True))
+        known = {s.name: s for s in Snapshot.objects.filter(guest=guest)}
         listed = {info.name for info in listing.snapshots}
         Snapshot.objects.filter(guest=guest).exclude(name__in=listed).delete()
         for info in listing.snapshots:
