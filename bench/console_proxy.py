@@ -21,7 +21,6 @@ import asyncio
 import json
 import multiprocessing
 import os
-import socket
 import statistics
 import struct
 import subprocess
@@ -36,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._report import record
 from bench.api_guests import REPO_ROOT, setup_django
 from pvesim.tls import ensure_certificate, fingerprint
+from soak.processes import free_port, wait_for_port
 
 WIDTH, HEIGHT, BYTES_PER_PIXEL = 1920, 1080, 4
 WARM_UP_FRAMES, FRAMES, ROUND_TRIPS = 2, 12, 300
@@ -188,24 +188,6 @@ async def measure(url: str, **connect: object) -> tuple[float, list[float]]:
 
 
 # Set-up -----------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 def portal_console(websockify_port: int, fingerprint_: str):

@@ -34,6 +34,7 @@ from apps.consoles.services import (
     console_end_reason,
     console_ticket_redeem,
 )
+from apps.core.consumers import EndsWhenTheChannelLayerFails
 from apps.monitoring.instruments import CONSOLES_OPEN
 from apps.proxmox.consoles import RFB_VERSION, ConsoleStream
 from apps.proxmox.errors import ProxmoxError
@@ -66,7 +67,7 @@ def _is_term_frame(data: bytes) -> bool:
     return data == b"2" or data.startswith((b"0:", b"1:"))
 
 
-class ConsoleConsumer(AsyncWebsocketConsumer):
+class ConsoleConsumer(EndsWhenTheChannelLayerFails, AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.ticket: ConsoleTicket | None = None
         self.finished = False
@@ -274,6 +275,11 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.ticket is not None:
             await self._finish(f"closed by the browser ({code})")
+
+    async def channel_layer_lost(self) -> None:
+        # Revocations and logouts could no longer reach this console: it ends.
+        if getattr(self, "ticket", None) is not None:
+            await self._finish("the channel layer failed")
 
     async def _finish(self, reason: str) -> None:
         """Stop relaying, release PVE's side and audit the close: once per console."""

@@ -17,6 +17,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
+from apps.core.consumers import EndsWhenTheChannelLayerFails
 from apps.operations import progress, selectors
 
 ALL = "all"
@@ -44,7 +45,7 @@ def _current(user, operation_id: str) -> dict[str, object] | None:
         return None
 
 
-class OperationProgressConsumer(AsyncJsonWebsocketConsumer):
+class OperationProgressConsumer(EndsWhenTheChannelLayerFails, AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.user = self.scope.get("user")
         if self.user is None or not self.user.is_authenticated:

@@ -227,6 +227,7 @@ def test_no_console_opens_while_the_channel_layer_is_down(
         communicator = communicator_for(token, key)
         connected, code = await communicator.connect(timeout=TIMEOUT)
         assert (connected, code) == (False, 1013)
+        await communicator.wait(timeout=TIMEOUT)  # the consumer ends without an error
 
     async_to_sync(scenario)()
     (closed,) = _audit("console.closed", running_ct.acl_path)

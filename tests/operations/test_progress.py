@@ -245,6 +245,28 @@ def test_an_operator_following_all_sees_every_tenants_operations(acme_guest) -> 
     assert {event["id"] for event in events} == {created["operation"]["id"]}
 
 
+def test_a_page_whose_channel_layer_is_down_ends_quietly(acme_guest, settings) -> None:
+    """Redis restarting: the page's websocket ends (it reconnects later) without crashing the
+    ASGI application."""
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},  # nothing listens on port 1
+        }
+    }
+    alice = user_create(userid="alice@pve", password="x", tenant=acme_guest.tenant)
+    cookie = session_cookie(alice)
+
+    async def scenario() -> None:
+        communicator = WebsocketCommunicator(
+            application, "/ws/operations/", headers=[ORIGIN, cookie]
+        )
+        await communicator.connect(timeout=RECEIVE_TIMEOUT)
+        await communicator.wait(timeout=RECEIVE_TIMEOUT)  # ended, and without an error
+
+    async_to_sync(scenario)()
+
+
 def test_anonymous_and_foreign_origin_connections_are_refused() -> None:
     cookie = session_cookie(user_create(userid="alice@pve", password="x"))
 
