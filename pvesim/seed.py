@@ -54,7 +54,7 @@ def seed_cluster(state: ClusterState, access: AccessStore, *, nodes: int) -> str
             "nfs",
             ["images", "rootdir", "backup", "iso"],
             True,
-            2 * TIB,
+            16 * TIB,
             path="/mnt/pve/shared-nfs",
             server="10.0.0.100",
             export="/export/pve",
