@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._report import record
 from bench.pages import measure
 
 GUESTS = 10_000
@@ -144,6 +145,9 @@ def main() -> None:
         for page, url in pages.items():
             p50, p99, queries = measure(client, url)
             print(f"{page:<16} {p50:>8.1f} {p99:>8.1f} {queries:>8}")
+            record("backoffice_search", f"{page}, p50", p50, "ms")
+            record("backoffice_search", f"{page}, p99", p99, "ms")
+            record("backoffice_search", f"{page}, queries", queries, "queries")
         if connection.vendor == "postgresql":
             connection.close()
             _postgres_admin(f"DROP DATABASE IF EXISTS {DATABASE}")
