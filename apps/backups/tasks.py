@@ -44,7 +44,9 @@ def sync_cluster_backups(cluster_id: int) -> int | str:
     from apps.clusters.models import Cluster
     from apps.proxmox.errors import ProxmoxError
 
-    cluster = Cluster.objects.get(pk=cluster_id)
+    cluster = Cluster.objects.filter(pk=cluster_id).first()
+    if cluster is None:  # removed since sync_all queued it
+        return "cluster removed"
     try:
         return backups_sync(cluster=cluster)
     except ProxmoxError as error:

@@ -23,7 +23,9 @@ def sync_inventory(cluster_id: int) -> dict[str, list[str]]:
     from apps.clusters.services import inventory_sync
     from apps.proxmox.errors import ProxmoxError
 
-    cluster = Cluster.objects.get(pk=cluster_id)
+    cluster = Cluster.objects.filter(pk=cluster_id).first()
+    if cluster is None:  # removed since sync_all queued it
+        return {"error": ["cluster removed"]}
     try:
         report = inventory_sync(cluster=cluster)
     except ProxmoxError as error:

@@ -23,7 +23,9 @@ def sync_cluster_guests(cluster_id: int) -> dict[str, list[int]] | str:
     from apps.guests.services import guests_sync, images_sync
     from apps.proxmox.errors import ProxmoxError
 
-    cluster = Cluster.objects.get(pk=cluster_id)
+    cluster = Cluster.objects.filter(pk=cluster_id).first()
+    if cluster is None:  # removed since sync_all queued it
+        return "cluster removed"
     try:
         images_sync(cluster=cluster)
         return guests_sync(cluster=cluster).__dict__

@@ -30,7 +30,9 @@ def sync_realm(realm_id: int) -> dict[str, object]:
     from apps.identity.models import Realm
     from apps.identity.services.sync import realm_sync_with_defaults
 
-    realm = Realm.objects.get(pk=realm_id)
+    realm = Realm.objects.filter(pk=realm_id).first()
+    if realm is None:  # removed since it was queued
+        return {"error": "realm removed"}
     report = realm_sync_with_defaults(realm=realm)
     logger.info("realm %s synced: %s", realm.name, report.as_dict())
     return report.as_dict()

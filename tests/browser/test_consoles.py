@@ -14,6 +14,7 @@ from playwright.sync_api import Error, Page, expect
 
 from apps.clusters.models import Node
 from tests.browser.test_login import sign_in
+from tests.browser.waiting import wait_until
 from tests.consoles.fixtures import (  # noqa: F401 - fixtures
     ALICE_PASSWORD,
     OPERATOR_PASSWORD,
@@ -37,16 +38,6 @@ CANVAS_SIGNATURE = """() => {
   for (let i = 0; i < data.length; i += 4) sum += data[i] + data[i + 1] + data[i + 2];
   return sum;
 }"""
-
-
-def wait_until(page: Page, expression: str) -> None:
-    """Like page.wait_for_function, which evaluates its predicate with eval(): the portal's
-    Content-Security-Policy refuses that, and page.evaluate is not subject to it."""
-    for _look in range(200):  # 10 s, Playwright's default wait
-        if page.evaluate(expression):
-            return
-        page.wait_for_timeout(50)
-    raise AssertionError(f"still false: {expression}")
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from apps.guests.models import Guest
 from apps.guests.services import guest_create, guest_power
 from tests.browser.test_login import sign_in
 from tests.browser.test_portal import LONG, alice, screenshot  # noqa: F401 - fixture
+from tests.browser.waiting import wait_until
 from tests.conftest import REPO_ROOT, wait_for_http
 from tests.guests.conftest import (  # noqa: F401 - fixtures
     acme,
@@ -109,7 +110,7 @@ def test_a_guest_page_follows_an_operation_made_elsewhere_over_the_websocket(
     page.goto(f"{asgi_portal}/guests/{guest.vmid}/")
     status = page.locator("[data-field=status]")
     expect(status).to_have_text("running")
-    page.wait_for_function("window.portalLive.socket === 'open'")
+    wait_until(page, "window.portalLive.socket === 'open'")
     assert page.evaluate("window.portalLive.polls") == 0  # nothing in flight: no polling
     page.evaluate("window.stillTheSamePage = true")
 
