@@ -24,14 +24,13 @@ from apps.backups.forms import (
 )
 from apps.backups.models import Backup, BackupSchedule
 from apps.guests import selectors as guest_selectors
-from apps.guests.forms import error_text, field_errors
+from apps.guests.forms import SERVICE_REFUSALS, error_text, refusal_on_form
 from apps.guests.models import Guest
 from apps.guests.tabs import back_to_tab, render_tab
 from apps.guests.views import guest_read_only_reason
 from apps.operations.models import Operation
 from apps.operations.selectors import operation_list
 from apps.tenancy.selectors import plan_list
-from apps.tenancy.services import QuotaExceeded
 
 PAGE_SIZE = 50
 # Operations that change what the Backups tab lists: while one runs, the tab looks again.
@@ -121,13 +120,8 @@ def backup_create(request: HttpRequest, vmid: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.backup_create(guest=guest, actor=request.user, **form.cleaned_data)
-        except QuotaExceeded as error:
-            form.add_error(None, str(error))
-            status = 409
-        except ValidationError as error:
-            field_errors(form, error)
-        except PermissionDenied as error:
-            form.add_error(None, error_text(error))
+        except SERVICE_REFUSALS as error:
+            status = refusal_on_form(form, error)
         else:
             messages.success(request, _("Backing up %(name)s.") % {"name": guest})
             return back_to_tab(guest, "backups")
@@ -212,7 +206,7 @@ def backup_restore(request: HttpRequest, backup_id: int) -> HttpResponse:
     initial_plan = backup.plan.slug if backup.plan is not None else None
     new_form = RestoreNewForm(initial={"plan": initial_plan}, plans=plans)
     over_form = RestoreOverForm()
-    refusal, status = "", 200
+    status = 200
     target = request.POST.get("target") if request.method == "POST" else None
     if target == "new":
         new_form = RestoreNewForm(request.POST, plans=plans)
@@ -225,12 +219,8 @@ def backup_restore(request: HttpRequest, backup_id: int) -> HttpResponse:
                     name=new_form.cleaned_data["name"],
                     plan=new_form.chosen_plan(),
                 )
-            except QuotaExceeded as error:
-                refusal, status = str(error), 409
-            except ValidationError as error:
-                field_errors(new_form, error)
-            except PermissionDenied as error:
-                new_form.add_error(None, error_text(error))
+            except SERVICE_REFUSALS as error:
+                status = refusal_on_form(new_form, error)
             else:
                 messages.success(
                     request,
@@ -248,12 +238,8 @@ def backup_restore(request: HttpRequest, backup_id: int) -> HttpResponse:
                     actor=actor,
                     confirm=over_form.cleaned_data["confirm"],
                 )
-            except QuotaExceeded as error:
-                refusal, status = str(error), 409
-            except ValidationError as error:
-                field_errors(over_form, error)
-            except PermissionDenied as error:
-                over_form.add_error(None, error_text(error))
+            except SERVICE_REFUSALS as error:
+                status = refusal_on_form(over_form, error)
             else:
                 messages.success(
                     request, _("Restoring %(name)s from the backup.") % {"name": guest}
@@ -269,7 +255,6 @@ def backup_restore(request: HttpRequest, backup_id: int) -> HttpResponse:
             "guest": guest,
             "new_form": new_form,
             "over_form": over_form,
-            "refusal": refusal,
         },
         status=status,
     )
@@ -283,6 +268,7 @@ def backup_restore(request: HttpRequest, backup_id: int) -> HttpResponse:
 def schedule_create(request: HttpRequest, vmid: int) -> HttpResponse:
     guest = _guest(request, vmid)
     form = ScheduleForm(request.POST)
+    status = 400
     if form.is_valid() and guest.tenant is None:
         form.add_error(None, _("This guest belongs to no organisation."))
     elif form.is_valid():
@@ -290,14 +276,12 @@ def schedule_create(request: HttpRequest, vmid: int) -> HttpResponse:
             services.schedule_create(
                 tenant=guest.tenant, actor=request.user, spec=form.spec(), guest=guest
             )
-        except ValidationError as error:
-            field_errors(form, error)
-        except PermissionDenied as error:
-            form.add_error(None, error_text(error))
+        except SERVICE_REFUSALS as error:
+            status = refusal_on_form(form, error)
         else:
             messages.success(request, _("Schedule added."))
             return back_to_tab(guest, "backups")
-    return _backups_panel(request, guest, schedule_form=form, status=400)
+    return _backups_panel(request, guest, schedule_form=form, status=status)
 
 
 def _schedule(request: HttpRequest, vmid: int, schedule_id: int) -> tuple[Guest, BackupSchedule]:
@@ -313,19 +297,18 @@ def _schedule(request: HttpRequest, vmid: int, schedule_id: int) -> tuple[Guest,
 def schedule_update(request: HttpRequest, vmid: int, schedule_id: int) -> HttpResponse:
     guest, schedule = _schedule(request, vmid, schedule_id)
     form = ScheduleForm(request.POST, prefix=f"schedule-{schedule.pk}")
+    status = 400
     if form.is_valid():
         try:
             services.schedule_update(
                 schedule=schedule, actor=request.user, spec=form.spec(storage=schedule.storage)
             )
-        except ValidationError as error:
-            field_errors(form, error)
-        except PermissionDenied as error:
-            form.add_error(None, error_text(error))
+        except SERVICE_REFUSALS as error:
+            status = refusal_on_form(form, error)
         else:
             messages.success(request, _("Schedule saved."))
             return back_to_tab(guest, "backups")
-    return _backups_panel(request, guest, edited=(schedule.pk, form), status=400)
+    return _backups_panel(request, guest, edited=(schedule.pk, form), status=status)
 
 
 @login_required

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.forms import BootstrapForm
 from apps.guests.services import GuestAccess
 from apps.guests.services.lifecycle import NOTES_MAX_LENGTH
+from apps.tenancy.services import QuotaExceeded
 from pvecore.tags import split_tags
 
 BULK_ACTIONS = ("start", "shutdown", "stop")
@@ -24,6 +25,24 @@ def field_errors(form: forms.Form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, messages)
     else:
         form.add_error(None, error.messages)
+
+
+# What a service refuses a page's request with: the quota, its rules, the actor's rights.
+SERVICE_REFUSALS = (QuotaExceeded, ValidationError, PermissionDenied)
+
+
+def refusal_on_form(
+    form: forms.Form, error: QuotaExceeded | ValidationError | PermissionDenied
+) -> int:
+    """Put a service's refusal on the form; the status the page answers with."""
+    if isinstance(error, QuotaExceeded):
+        form.add_error(None, str(error))
+        return 409
+    if isinstance(error, ValidationError):
+        field_errors(form, error)
+    else:
+        form.add_error(None, error_text(error))
+    return 400
 
 
 class GuestFilterForm(BootstrapForm):

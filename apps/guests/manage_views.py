@@ -4,7 +4,6 @@ typed, as the disks are destroyed) and copy to a new guest. The services decide;
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
@@ -13,12 +12,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.access.engine import Principal, has_privileges
 from apps.guests import selectors, services
-from apps.guests.forms import CopyForm, ReinstallForm, ResizeForm, error_text, field_errors
+from apps.guests.forms import (
+    SERVICE_REFUSALS,
+    CopyForm,
+    ReinstallForm,
+    ResizeForm,
+    refusal_on_form,
+)
 from apps.guests.models import Guest, Image
 from apps.guests.tabs import render_tab
 from apps.guests.views import guest_read_only_reason
 from apps.tenancy.models import Plan
-from apps.tenancy.services import QuotaExceeded
 from apps.web.templatetags.portal import plan_sizes
 
 FORMS = ("resize", "reinstall", "copy")
@@ -103,18 +107,6 @@ def _panel(request: HttpRequest, guest: Guest, *, status: int = 200, **forms) ->
     )
 
 
-def _refused(form, error: QuotaExceeded | ValidationError | PermissionDenied) -> int:
-    """Put a service's refusal on the form; the status the panel answers with."""
-    if isinstance(error, QuotaExceeded):
-        form.add_error(None, str(error))
-        return 409
-    if isinstance(error, ValidationError):
-        field_errors(form, error)
-    else:
-        form.add_error(None, error_text(error))
-    return 400
-
-
 @never_cache
 @login_required
 @require_GET
@@ -133,8 +125,8 @@ def guest_resize(request: HttpRequest, vmid: int) -> HttpResponse:
         plan = next(p for p in plans if p.slug == form.cleaned_data["plan"])
         try:
             services.guest_resize(guest=guest, plan=plan, actor=request.user)
-        except (QuotaExceeded, ValidationError, PermissionDenied) as error:
-            status = _refused(form, error)
+        except SERVICE_REFUSALS as error:
+            status = refusal_on_form(form, error)
         else:
             messages.success(request, _("Resizing to plan %(plan)s.") % {"plan": plan.name})
             return redirect("guests:detail", vmid=guest.vmid)
@@ -157,8 +149,8 @@ def guest_reinstall(request: HttpRequest, vmid: int) -> HttpResponse:
             services.guest_reinstall(
                 guest=guest, actor=request.user, access=form.access(), **install_from
             )
-        except (QuotaExceeded, ValidationError, PermissionDenied) as error:
-            status = _refused(form, error)
+        except SERVICE_REFUSALS as error:
+            status = refusal_on_form(form, error)
         else:
             messages.success(request, _("Reinstalling %(name)s.") % {"name": guest})
             return redirect("guests:detail", vmid=guest.vmid)
@@ -178,8 +170,8 @@ def guest_copy(request: HttpRequest, vmid: int) -> HttpResponse:
             operation = services.guest_copy(
                 source=guest, name=form.cleaned_data["name"], plan=plan, actor=request.user
             )
-        except (QuotaExceeded, ValidationError, PermissionDenied) as error:
-            status = _refused(form, error)
+        except SERVICE_REFUSALS as error:
+            status = refusal_on_form(form, error)
         else:
             messages.success(
                 request,

@@ -14,14 +14,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.access.engine import has_privileges
 from apps.guests import selectors
-from apps.guests.forms import SnapshotForm, error_text, field_errors
+from apps.guests.forms import SERVICE_REFUSALS, SnapshotForm, error_text, refusal_on_form
 from apps.guests.models import Guest
 from apps.guests.services import snapshots
 from apps.guests.services.snapshots import SnapshotNode, SnapshotTree
 from apps.guests.tabs import back_to_tab, render_tab
 from apps.guests.views import guest_read_only_reason
 from apps.proxmox.errors import ProxmoxError
-from apps.tenancy.services import QuotaExceeded
 
 
 @dataclass(frozen=True)
@@ -104,13 +103,8 @@ def snapshot_create(request: HttpRequest, vmid: int) -> HttpResponse:
     if form.is_valid():
         try:
             snapshots.snapshot_create(guest=guest, actor=request.user, **form.cleaned_data)
-        except QuotaExceeded as error:
-            form.add_error(None, str(error))
-            status = 409
-        except ValidationError as error:
-            field_errors(form, error)
-        except PermissionDenied as error:
-            form.add_error(None, error_text(error))
+        except SERVICE_REFUSALS as error:
+            status = refusal_on_form(form, error)
         else:
             messages.success(
                 request, _("Taking snapshot %(name)s.") % {"name": form.cleaned_data["name"]}
