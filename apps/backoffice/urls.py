@@ -12,6 +12,11 @@ urlpatterns = [
         inventory.node_branch,
         name="node-branch",
     ),
+    path(
+        "operator/tree/clusters/<slug:cluster>/types/<slug:guest_type>/",
+        inventory.type_branch,
+        name="type-branch",
+    ),
     path("operator/tree/pools/<path:name>/", inventory.pool_branch, name="pool-branch"),
     path("operator/search/", inventory.search_page, name="search"),
     path(

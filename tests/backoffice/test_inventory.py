@@ -98,6 +98,29 @@ def test_pool_view_lists_pools_with_their_tenants_and_guests(backoffice) -> None
     assert backoffice.client.get("/operator/tree/pools/nope/").status_code == 404
 
 
+def test_folder_view_groups_each_clusters_resources_by_kind(backoffice) -> None:
+    backoffice.portal.add_guests(5)
+    page = backoffice.client.get("/operator/tree/?view=folder").content.decode()
+    cluster = page[page.index('data-cluster="c1"') : page.index('data-folder="pools"')]
+    # Of ACME's five, 1000 and 1004 are containers; the other tenant's 200 and the template
+    # 9000 are virtual machines.
+    assert 'data-field="guest-count">2<' in cluster[cluster.index('data-folder="lxc"') :]
+    assert 'data-field="guest-count">5<' in cluster[cluster.index('data-folder="qemu"') :]
+    nodes = cluster[cluster.index('data-folder="nodes"') : cluster.index('data-folder="storage"')]
+    assert re.findall(r'data-node="(\w+)"', nodes) == ["pve1", "pve2", "pve3"]
+    storages = cluster[cluster.index('data-folder="storage"') : cluster.index('data-folder="qemu"')]
+    assert "local (pve1)" in storages
+    assert 'data-pool="acme"' in page[page.index('data-folder="pools"') :]
+    branch = backoffice.client.get(
+        "/operator/tree/clusters/c1/types/qemu/", headers={"HX-Request": "true"}
+    ).content.decode()
+    assert re.findall(r'data-vmid="(\d+)"', branch) == ["200", "1001", "1002", "1003", "9000"]
+    containers = backoffice.client.get("/operator/tree/clusters/c1/types/lxc/").content.decode()
+    assert re.findall(r'data-vmid="(\d+)"', containers) == ["1000", "1004"]
+    assert backoffice.client.get("/operator/tree/clusters/c1/types/nope/").status_code == 404
+    assert backoffice.client.get("/operator/tree/clusters/c9/types/qemu/").status_code == 404
+
+
 def found(client, query: str, kind: str) -> str:
     page = client.get("/operator/search/", {"q": query}).content.decode()
     marker = f'data-testid="found-{kind}"'
@@ -162,7 +185,14 @@ def test_storage_content_shows_isos_ct_templates_and_backups(backoffice) -> None
 
 
 @pytest.mark.parametrize(
-    "url", ["/operator/", "/operator/search/?q=web", "/operator/search/?q=1005", "/operator/tree/"]
+    "url",
+    [
+        "/operator/",
+        "/operator/search/?q=web",
+        "/operator/search/?q=1005",
+        "/operator/tree/",
+        "/operator/tree/?view=folder",
+    ],
 )
 def test_queries_do_not_grow_with_the_number_of_guests(backoffice, url) -> None:
     backoffice.portal.add_guests(10)

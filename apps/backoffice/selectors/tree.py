@@ -1,5 +1,7 @@
 """The resource tree as PVE's web UI draws it: the server view (cluster → node → guests and
-storages) and the pool view (pool → guests; a tenant's pool is named by its slug). Branches
+storages), the folder view (cluster → a folder per kind: containers, nodes, storages, virtual
+machines; pools beside the clusters, as they span them) and the pool view (pool → guests; a
+tenant's pool is named by its slug). Branches
 carry counts; a node's or a pool's guests are fetched a page at a time when the branch is
 opened, so the tree costs the same queries at 10 and 10,000 guests."""
 
@@ -56,6 +58,40 @@ def server_view() -> list[ClusterBranch]:
     return list(branches.values())
 
 
+@dataclass
+class ClusterFolders:
+    cluster: Cluster
+    guest_counts: Counter[str] = field(default_factory=Counter)  # by Guest.Type
+    nodes: list[Node] = field(default_factory=list)
+    storages: list[Storage] = field(default_factory=list)
+
+    @property
+    def container_count(self) -> int:
+        return self.guest_counts[Guest.Type.LXC]
+
+    @property
+    def vm_count(self) -> int:
+        return self.guest_counts[Guest.Type.QEMU]
+
+
+def folder_view() -> list[ClusterFolders]:
+    """Each cluster's guests counted by type (their folders open a page at a time), its present
+    nodes and its storages, each storage once per node as PVE lists them."""
+    folders: dict[int, ClusterFolders] = {c.pk: ClusterFolders(c) for c in Cluster.objects.all()}
+    for row in _present_guests().order_by().values("cluster_id", "type").annotate(n=Count("pk")):
+        folders[row["cluster_id"]].guest_counts[row["type"]] = row["n"]
+    for node in Node.objects.filter(vanished_at__isnull=True).order_by("name"):
+        folders[node.cluster_id].nodes.append(node)
+    storages = (
+        Storage.objects.filter(vanished_at__isnull=True, node__vanished_at__isnull=True)
+        .select_related("node")
+        .order_by("storage", "node__name")
+    )
+    for storage in storages:
+        folders[storage.node.cluster_id].storages.append(storage)
+    return list(folders.values())
+
+
 @dataclass(frozen=True)
 class PoolBranch:
     pool: Pool
@@ -81,6 +117,18 @@ def node_guests(*, cluster_name: str, node_name: str) -> QuerySet[Guest]:
     return (
         _present_guests()
         .filter(cluster=node.cluster, node=node.name)
+        .select_related("cluster", "tenant")
+    )
+
+
+def type_guests(*, cluster_name: str, guest_type: str) -> QuerySet[Guest]:
+    """A cluster's containers or virtual machines (templates among them, as PVE shows them)."""
+    cluster = Cluster.objects.filter(name=cluster_name).first()
+    if cluster is None or guest_type not in Guest.Type.values:
+        raise Http404("no such folder")
+    return (
+        _present_guests()
+        .filter(cluster=cluster, type=guest_type)
         .select_related("cluster", "tenant")
     )
 

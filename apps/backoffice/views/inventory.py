@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from apps.backoffice.access import operator_required
 from apps.backoffice.selectors import dashboard, search, storage, tree
+from apps.guests.models import Guest
 
 BACKUPS_PAGE_SIZE = 50
 
@@ -31,12 +32,17 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def tree_page(request: HttpRequest) -> HttpResponse:
-    view = "pool" if request.GET.get("view") == "pool" else "server"
-    context = {"view": view, "query": ""}
+    view = request.GET.get("view")
+    context: dict[str, object] = {"query": ""}
     if view == "pool":
         context["pools"] = tree.pool_view()
+    elif view == "folder":
+        context["folders"] = tree.folder_view()
+        context["pools"] = tree.pool_view()
     else:
+        view = "server"
         context["clusters"] = tree.server_view()
+    context["view"] = view
     return render(request, "backoffice/tree.html", context)
 
 
@@ -56,6 +62,14 @@ def _branch(request: HttpRequest, guests, title: str) -> HttpResponse:
 def node_branch(request: HttpRequest, cluster: str, node: str) -> HttpResponse:
     guests = tree.node_guests(cluster_name=cluster, node_name=node)
     return _branch(request, guests, f"{cluster} / {node}")
+
+
+@operator_required
+@never_cache
+@require_GET
+def type_branch(request: HttpRequest, cluster: str, guest_type: str) -> HttpResponse:
+    guests = tree.type_guests(cluster_name=cluster, guest_type=guest_type)
+    return _branch(request, guests, f"{cluster} / {Guest.Type(guest_type).label}")
 
 
 @operator_required
