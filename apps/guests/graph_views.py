@@ -4,7 +4,7 @@ RRD statistics, drawn as inline SVG."""
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -16,11 +16,11 @@ from apps.guests.tabs import render_tab
 from apps.proxmox.errors import ProxmoxError
 
 TIMEFRAME_LABELS = {
-    "hour": _lazy("Hour"),
-    "day": _lazy("Day"),
-    "week": _lazy("Week"),
-    "month": _lazy("Month"),
-    "year": _lazy("Year"),
+    "hour": gettext_lazy("Hour"),
+    "day": gettext_lazy("Day"),
+    "week": gettext_lazy("Week"),
+    "month": gettext_lazy("Month"),
+    "year": gettext_lazy("Year"),
 }
 
 

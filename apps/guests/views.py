@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -362,11 +362,11 @@ STEP_FIELDS = {
     "review": (),
 }
 STEP_LABELS = {
-    "plan": _lazy("Plan"),
-    "source": _lazy("System"),
-    "region": _lazy("Region"),
-    "access": _lazy("Name and access"),
-    "review": _lazy("Review"),
+    "plan": gettext_lazy("Plan"),
+    "source": gettext_lazy("System"),
+    "region": gettext_lazy("Region"),
+    "access": gettext_lazy("Name and access"),
+    "review": gettext_lazy("Review"),
 }
 
 

@@ -26,9 +26,11 @@ export async function nextToken() {
   return (await response.json()).token;
 }
 
-export function setStatus(state, text) {
+// The texts come translated from the page (data-connecting, ...); `detail` is the reason given.
+export function setStatus(state, textName, detail = "") {
+  const text = status.dataset[textName];
   status.dataset.state = state;
-  status.textContent = text;
+  status.textContent = detail ? `${text}: ${detail}` : text;
   status.className = `badge ${state === "connected" ? "text-bg-success" : state === "connecting" ? "text-bg-secondary" : "text-bg-danger"}`;
   reconnectButton.hidden = state === "connected" || state === "connecting";
 }

@@ -28,18 +28,18 @@ function sendSize() {
 }
 
 async function connect() {
-  setStatus("connecting", "Connecting…");
+  setStatus("connecting", "connecting");
   let token;
   try {
     token = await nextToken();
   } catch (error) {
-    setStatus("disconnected", `Disconnected: ${error.message}`);
+    setStatus("disconnected", "disconnected", error.message);
     return;
   }
   socket = new WebSocket(websocketUrl(token), ["binary"]);
   socket.binaryType = "arraybuffer";
   socket.addEventListener("open", () => {
-    setStatus("connected", "Connected");
+    setStatus("connected", "connected");
     sendSize();
     keepalive = setInterval(() => send("2"), KEEPALIVE_MS);
     terminal.focus();
@@ -49,7 +49,7 @@ async function connect() {
   });
   socket.addEventListener("close", (event) => {
     clearInterval(keepalive);
-    setStatus("disconnected", event.reason ? `Disconnected: ${event.reason}` : "Disconnected");
+    setStatus("disconnected", "disconnected", event.reason);
     socket = null;
   });
 }

@@ -10,12 +10,12 @@ let rfb = null;
 let scaled = true;
 
 async function connect() {
-  setStatus("connecting", "Connecting…");
+  setStatus("connecting", "connecting");
   let token;
   try {
     token = await nextToken();
   } catch (error) {
-    setStatus("disconnected", `Disconnected: ${error.message}`);
+    setStatus("disconnected", "disconnected", error.message);
     return;
   }
   screen.replaceChildren();
@@ -23,15 +23,15 @@ async function connect() {
   rfb.scaleViewport = scaled;
   rfb.background = "#000";
   rfb.addEventListener("connect", () => {
-    setStatus("connected", "Connected");
+    setStatus("connected", "connected");
     rfb.focus();
   });
   rfb.addEventListener("disconnect", (event) => {
-    setStatus("disconnected", event.detail.clean ? "Disconnected" : "Connection lost");
+    setStatus("disconnected", event.detail.clean ? "disconnected" : "connectionLost");
     rfb = null;
   });
   rfb.addEventListener("securityfailure", (event) => {
-    setStatus("disconnected", `Refused: ${event.detail.reason || "security failure"}`);
+    setStatus("disconnected", "refused", event.detail.reason);
   });
 }
 
