@@ -3,7 +3,8 @@
 Implements what noVNC needs: version handshake, VNC authentication (security type 2, DES
 challenge keyed by the first 8 characters of the password with bit-reversed key bytes),
 ClientInit/ServerInit, SetPixelFormat, SetEncodings, FramebufferUpdateRequest answered with
-Raw-encoded full frames, and KeyEvents that are echoed onto the text screen.
+Raw-encoded full frames, and KeyEvents that are echoed onto the text screen (Ctrl-Alt-Del shows
+the guest restarting).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ CELL_WIDTH, CELL_HEIGHT = 8, 16
 COLUMNS, ROWS = 80, 25
 WIDTH, HEIGHT = COLUMNS * CELL_WIDTH, ROWS * CELL_HEIGHT
 SECURITY_VNC_AUTH = 2
-KEY_RETURN, KEY_BACKSPACE = 0xFF0D, 0xFF08
+KEY_RETURN, KEY_BACKSPACE, KEY_DELETE = 0xFF0D, 0xFF08, 0xFFFF
+KEYS_CONTROL, KEYS_ALT = {0xFFE3, 0xFFE4}, {0xFFE9, 0xFFEA}  # left and right
 # Colours of the two "palette" entries: background and text (r, g, b).
 PALETTE = ((0, 0, 0), (0xC0, 0xC0, 0xC0))
 
@@ -116,6 +118,12 @@ class TextScreen:
         del self.lines[:-ROWS]
         return True
 
+    def ctrl_alt_del(self) -> bool:
+        """What a Linux guest's console shows when systemd reboots on Ctrl-Alt-Del."""
+        self.lines += ["reboot: Restarting system", self.prompt]
+        del self.lines[:-ROWS]
+        return True
+
     def render(self) -> bytes:
         """One byte per pixel: the palette index (0 background, 1 text)."""
         scanlines: list[bytes] = []
@@ -173,6 +181,7 @@ class RfbServer:
         self._format = PixelFormat()
         self._on_auth = on_auth
         self._pending_incremental = False
+        self._keys_down: set[int] = set()
 
     async def run(self) -> None:
         if not await self._handshake():
@@ -228,7 +237,11 @@ class RfbServer:
                 await self._send_frame()
         elif kind == 4:  # KeyEvent
             down, keysym = struct.unpack(">B2xI", await channel.read_exactly(7))
-            if down and self._screen.type_key(keysym) and self._pending_incremental:
+            if down:
+                self._keys_down.add(keysym)
+            else:
+                self._keys_down.discard(keysym)
+            if down and self._screen_changed_by(keysym) and self._pending_incremental:
                 await self._send_frame()
         elif kind == 5:  # PointerEvent
             await channel.read_exactly(5)
@@ -237,6 +250,12 @@ class RfbServer:
             await channel.read_exactly(length)
         else:
             raise ConnectionError(f"unsupported RFB client message {kind}")
+
+    def _screen_changed_by(self, keysym: int) -> bool:
+        held = self._keys_down
+        if keysym == KEY_DELETE and held & KEYS_CONTROL and held & KEYS_ALT:
+            return self._screen.ctrl_alt_del()
+        return self._screen.type_key(keysym)
 
     async def _send_frame(self) -> None:
         self._pending_incremental = False

@@ -3,6 +3,7 @@ real ASGI server (websockets), and nothing of PVE's in the page's network traffi
 terminal, and an operator's node shell opened from the node's back-office page."""
 
 import contextlib
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -38,6 +39,16 @@ CANVAS_SIGNATURE = """() => {
   for (let i = 0; i < data.length; i += 4) sum += data[i] + data[i + 1] + data[i + 2];
   return sum;
 }"""
+CANVAS_SHOWN_WIDTH = (
+    "document.querySelector('#console-screen canvas').getBoundingClientRect().width"
+)
+FRAMEBUFFER_WIDTH = 640  # pvesim's VGA text console
+CONTROL_L, ALT_L, DELETE = 0xFFE3, 0xFFE9, 0xFFFF
+
+
+def key_events(*events: tuple[int, bool]) -> bytes:
+    """RFB KeyEvent messages, as noVNC sends them."""
+    return b"".join(struct.pack(">BBxxI", 4, int(down), keysym) for keysym, down in events)
 
 
 @pytest.fixture
@@ -73,6 +84,7 @@ class NetworkLog:
 
     def __init__(self, page: Page) -> None:
         self.chunks: list[str] = []
+        self.websocket_sent = bytearray()
         page.on("request", self._request)
         page.on("response", self._response)
         page.on("websocket", self._websocket)
@@ -93,11 +105,15 @@ class NetworkLog:
         self.chunks.append(socket.url)
         socket.on("framereceived", self._frame)
         socket.on("framesent", self._frame)
+        socket.on("framesent", self._sent)
 
     def _frame(self, payload) -> None:
         self.chunks.append(
             payload.decode("latin-1") if isinstance(payload, bytes) else str(payload)
         )
+
+    def _sent(self, payload) -> None:
+        self.websocket_sent += payload if isinstance(payload, bytes) else payload.encode()
 
     def text(self) -> str:
         return "\n".join(self.chunks)
@@ -131,6 +147,42 @@ def test_vm_and_container_consoles(
     page.get_by_role("button", name="Paste text").click()
     wait_until(page, f"({CANVAS_SIGNATURE})() !== {typed}")
     expect(page.get_by_role("button", name="Reconnect")).to_be_hidden()
+
+    # Ctrl-Alt-Del: the chord goes out as noVNC's key events and the guest restarts (pvesim
+    # shows it only for Delete pressed while Ctrl and Alt are held).
+    pasted = page.evaluate(CANVAS_SIGNATURE)
+    sent_before = len(network.websocket_sent)
+    page.get_by_role("button", name="Ctrl-Alt-Del").click()
+    wait_until(page, f"({CANVAS_SIGNATURE})() !== {pasted}")
+    chord = key_events(
+        (CONTROL_L, True),
+        (ALT_L, True),
+        (DELETE, True),
+        (DELETE, False),
+        (ALT_L, False),
+        (CONTROL_L, False),
+    )
+    assert chord in network.websocket_sent[sent_before:]
+
+    # Fullscreen shows the console alone, scaled to the whole screen; the browser's own way out
+    # (Esc) ends it, as the page's button is not shown then.
+    scaled_width = page.evaluate(CANVAS_SHOWN_WIDTH)
+    assert scaled_width > FRAMEBUFFER_WIDTH  # scaled to fit the page by default
+    page.get_by_role("button", name="Fullscreen").click()
+    wait_until(page, "document.fullscreenElement?.id === 'console-screen'")
+    wait_until(page, f"{CANVAS_SHOWN_WIDTH} > {scaled_width}")
+    page.evaluate("document.exitFullscreen()")
+    wait_until(page, "document.fullscreenElement === null")
+    wait_until(page, f"{CANVAS_SHOWN_WIDTH} === {scaled_width}")
+
+    # Scale to fit, turned off: the guest's screen at its own size; on again: scaled.
+    scale = page.get_by_role("button", name="Scale to fit")
+    scale.click()
+    expect(scale).to_have_attribute("aria-pressed", "false")
+    wait_until(page, f"{CANVAS_SHOWN_WIDTH} === {FRAMEBUFFER_WIDTH}")
+    scale.click()
+    expect(scale).to_have_attribute("aria-pressed", "true")
+    wait_until(page, f"{CANVAS_SHOWN_WIDTH} === {scaled_width}")
 
     # The VM's serial terminal, offered as it has serial0: xterm.js runs a command.
     page.get_by_role("link", name="Serial console (serial0)").click()

@@ -20,6 +20,7 @@ from tests.consoles.fixtures import wait_for_task
 from tests.consoles.websocket import (
     TIMEOUT,
     BrowserSide,
+    Closed,
     communicator_for,
     session_key_of,
 )
@@ -207,6 +208,35 @@ def test_idle_consoles_end(alice, alice_client, running_ct, settings) -> None:
     async_to_sync(scenario)()
     (closed,) = _audit("console.closed", running_ct.acl_path)
     assert closed.detail["reason"] == "the console was idle too long"
+
+
+def test_busy_consoles_end_at_their_maximum_length(
+    alice, alice_client, running_ct, settings
+) -> None:
+    # Open longer than the idle timeout: only the input kept it open that long.
+    settings.CONSOLE_IDLE_SECONDS, settings.CONSOLE_MAX_SECONDS = 2.0, 3.0
+    key = session_key_of(alice_client)
+    token = _issue(alice, running_ct, key)
+
+    async def scenario() -> int | None:
+        communicator = communicator_for(token, key)
+        assert (await communicator.connect(timeout=TIMEOUT))[0]
+        browser = BrowserSide(communicator)
+        await browser.message()  # the shell's greeting: relaying
+        # Typing without pause, each key echoed before the next.
+        while True:
+            await communicator.send_to(text_data="0:1:x")
+            echoed_from = len(browser.received)
+            try:
+                while b"x" not in browser.received[echoed_from:]:
+                    await browser.message()
+            except Closed as closed:
+                return closed.code
+
+    assert async_to_sync(scenario)() == 4408
+    (closed,) = _audit("console.closed", running_ct.acl_path)
+    assert closed.detail["reason"] == "the console reached its maximum length"
+    assert closed.detail["duration_seconds"] >= 3.0
 
 
 def test_no_console_opens_while_the_channel_layer_is_down(
