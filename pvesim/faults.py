@@ -3,7 +3,8 @@
 Rules match ``"METHOD /path"`` (path relative to ``/api2/json``) with a regular expression and
 add latency, answer errors or drop the connection at a given rate. All randomness comes from one
 ``random.Random(seed)``, so a run with the same seed and the same request sequence behaves the
-same. Task failures and offline nodes are applied by the task manager and the cluster state.
+same. Task failures, offline nodes and storages filled by files PVE does not list are applied by
+the task manager and the cluster state.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ def apply_fault_settings(sim: Simulator, body: dict[str, Any]) -> None:
     unknown = set(offline or ()) - set(sim.state.nodes)
     if unknown:
         raise ValueError(f"unknown nodes: {', '.join(sorted(unknown))}")
+    filled = _storage_fill(sim, body.get("fill_storages"))
     sim.faults.configure(seed=seed, rules=rules)
     for key, (count, message) in plans.items():
         plan = sim.tasks.fail_plan if key == "fail_tasks" else sim.tasks.warn_plan
@@ -104,12 +106,28 @@ def apply_fault_settings(sim: Simulator, body: dict[str, Any]) -> None:
         for node in sim.state.nodes.values():
             node.online = node.name not in offline
         sim.state.save_cluster()
+    if filled is not None:
+        sim.state.foreign_bytes = filled
+
+
+def _storage_fill(sim: Simulator, raw: Any) -> dict[str, int] | None:
+    """``fill_storages``: storage id -> bytes other files take on it (None: left as is)."""
+    if raw is None:
+        return None
+    unknown = set(raw) - set(sim.state.storages)
+    if unknown:
+        raise ValueError(f"unknown storages: {', '.join(sorted(unknown))}")
+    filled = {storeid: int(size) for storeid, size in raw.items()}
+    if any(size < 0 for size in filled.values()):
+        raise ValueError("fill_storages sizes must not be negative")
+    return filled
 
 
 def reset_faults(sim: Simulator) -> None:
-    """DELETE /pvesim/faults: no rules, no task faults, every node online."""
+    """DELETE /pvesim/faults: no rules, no task faults, every node online, no storage filled."""
     sim.faults.reset()
     sim.tasks.fail_plan.count = sim.tasks.warn_plan.count = 0
+    sim.state.foreign_bytes = {}
     for node in sim.state.nodes.values():
         node.online = True
     sim.state.save_cluster()
@@ -122,4 +140,5 @@ def fault_settings(sim: Simulator) -> dict[str, Any]:
         "rules": [rule.to_json() for rule in sim.faults.rules],
         **{key: {"count": plan.count, "message": plan.message} for key, plan in plans.items()},
         "offline_nodes": sorted(n.name for n in sim.state.nodes.values() if not n.online),
+        "fill_storages": dict(sim.state.foreign_bytes),
     }

@@ -26,6 +26,7 @@ API_MODULES = (
     "pvesim.api.tasks",
     "pvesim.api.guests",
     "pvesim.api.power",
+    "pvesim.api.agent",
     "pvesim.api.provisioning",
     "pvesim.api.lifecycle",
     "pvesim.api.snapshots",

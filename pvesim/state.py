@@ -5,6 +5,7 @@ Layout of DIR (mirrors /etc/pve where it can):
   nodes/<node>/qemu-server/<vmid>.conf       guest configs in PVE's format (pvecore.guestconfig)
   nodes/<node>/lxc/<vmid>.conf
   run/<vmid>.json                            runtime state of guests that are not stopped
+  guest-agent/<vmid>.json                    passwords set through a VM's guest agent (hashed)
   volumes/<storage>[@<node>].json            the volumes on each storage (per node if local)
 
 Every write goes through :func:`pvesim.store.atomic_write`. Everything runs on one asyncio loop,
@@ -158,6 +159,9 @@ class ClusterState:
         self.guests: dict[int, Guest] = {}
         # (storeid, node or None for shared storages) -> volid -> volume
         self.volumes: dict[tuple[str, str | None], dict[str, Volume]] = {}
+        # Bytes that files PVE does not list take on a storage (a fault, not persisted): a
+        # filesystem shared with other data fills up without any volume growing.
+        self.foreign_bytes: dict[str, int] = {}
         self.load()
 
     # --- persistence ---------------------------------------------------------------------
@@ -246,8 +250,13 @@ class ClusterState:
         guest.node = target
         self.save_guest(guest)
 
+    def guest_agent_path(self, vmid: int) -> Path:
+        return self.data_dir / "guest-agent" / f"{vmid}.json"
+
     def remove_guest(self, guest: Guest) -> None:
         remove(self._config_path(guest))
+        # What the agent set lived on the guest's disks, gone with them.
+        remove(self.guest_agent_path(guest.vmid))
         guest.status = "stopped"
         self.save_runtime(guest)
         self.guests.pop(guest.vmid, None)
@@ -285,7 +294,8 @@ class ClusterState:
         return self.storage_volumes(storeid, node).get(volid)
 
     def storage_used(self, storeid: str, node: str) -> int:
-        return sum(volume.size for volume in self.storage_volumes(storeid, node).values())
+        volumes = self.storage_volumes(storeid, node).values()
+        return self.foreign_bytes.get(storeid, 0) + sum(volume.size for volume in volumes)
 
     def next_free_vmid(self) -> int:
         for vmid in range(NEXTID_LOWER, NEXTID_UPPER):

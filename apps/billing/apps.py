@@ -8,4 +8,4 @@ class BillingConfig(AppConfig):
     verbose_name = _("Billing")
 
     def ready(self) -> None:
-        from apps.billing import receivers  # noqa: F401 (connects them)
+        from apps.billing import receivers, steps  # noqa: F401 (connects and registers them)

@@ -330,30 +330,34 @@ def service_change_package(*, integration: Integration, data: dict, event: Billi
 def service_change_password(
     *, integration: Integration, data: dict, event: BillingEvent
 ) -> Outcome:
-    """VMs: cloud-init's password (cipassword) is set and, if the VM runs, PVE reboots it,
-    which regenerates the cloud-init drive so the new password takes effect. Containers: PVE's
-    API has no way to set a password inside a container; that is refused."""
+    """VMs: cloud-init's password (cipassword) is always set, so a reboot or reinstall keeps
+    it; then, if the VM runs and its QEMU guest agent answers, the agent sets it at once (for the
+    VM's cloud-init user; without one `data.username`, else root). Otherwise it takes effect at
+    the VM's next boot; the operation's log says which. The VM is never rebooted for it.
+    Containers: PVE's API has no way to set a password inside a container; that is refused."""
     service = _live_service(integration, data)
     guest = _guest(service)
     password = _text(data, "password")
     if guest.type != Guest.Type.QEMU:
         raise InvalidEvent(
             _(
-                "service.change_password is supported for VMs (cloud-init) only: PVE's API "
-                "cannot set a container's password; its owner changes it on the console"
+                "service.change_password is supported for VMs only (cloud-init or the QEMU guest "
+                "agent): PVE's API cannot set a container's password; its owner changes it on "
+                "the console"
             )
         )
-    GuestAccess(password=password).check(guest.type)
+    username = str(data.get("username") or "")
+    GuestAccess(user=username, password=password).check(guest.type)
     principal = integration.principal
-    require(principal, ["VM.Config.Cloudinit"], guest.acl_path)
+    require(principal, ["VM.Config.Cloudinit", "VM.GuestAgent.Unrestricted"], guest.acl_path)
     guest = guest_lock(guest)
     refuse_if_busy(guest)
+    password_encrypted = encrypt_secret(password)
     # Only the password: the VM's addresses, user and keys stay as they are.
     steps: list[tuple[str, dict]] = [
-        ("guest_configure", {"password_encrypted": encrypt_secret(password)})
+        ("guest_configure", {"password_encrypted": password_encrypted}),
+        ("guest_agent_password", {"password_encrypted": password_encrypted, "username": username}),
     ]
-    if guest.status == "running":
-        steps.append(("guest_power", {"action": "reboot"}))
     operation = guest_operation_create(
         kind="guest.password", guest=guest, actor=principal, steps=steps
     )

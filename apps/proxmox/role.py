@@ -27,4 +27,5 @@ PORTAL_ROLE_PRIVILEGES = (
     "VM.Snapshot.Rollback",  # roll back to one
     "VM.Backup",  # vzdump
     "VM.Console",  # consoles (vncproxy, termproxy) for the portal's proxy
+    "VM.GuestAgent.Unrestricted",  # a running VM's password through its agent (billing)
 )

@@ -326,10 +326,17 @@ BILLING_DELIVERY_OVERDUE_SECONDS = env.float(
 # or `delete` (its unprotected backups go with it).
 BILLING_TERMINATION_BACKUPS = env.str("PORTAL_BILLING_TERMINATION_BACKUPS", default="keep")
 
-# Backups: a backup refused because PVE has its guest locked (a snapshot, another backup) is
-# tried again this many times, this many seconds apart, before it fails.
+# Backups: a vzdump that fails is tried again this many times, this many seconds apart, before
+# the backup fails; per kind of failure: PVE has the guest locked (a snapshot, another backup),
+# the backup storage is full (room may be freed meanwhile), any other task error.
 BACKUP_LOCKED_RETRIES = env.int("PORTAL_BACKUP_LOCKED_RETRIES", default=3)
 BACKUP_LOCKED_RETRY_SECONDS = env.float("PORTAL_BACKUP_LOCKED_RETRY_SECONDS", default=60.0)
+BACKUP_STORAGE_FULL_RETRIES = env.int("PORTAL_BACKUP_STORAGE_FULL_RETRIES", default=1)
+BACKUP_STORAGE_FULL_RETRY_SECONDS = env.float(
+    "PORTAL_BACKUP_STORAGE_FULL_RETRY_SECONDS", default=600.0
+)
+BACKUP_TASK_ERROR_RETRIES = env.int("PORTAL_BACKUP_TASK_ERROR_RETRIES", default=2)
+BACKUP_TASK_ERROR_RETRY_SECONDS = env.float("PORTAL_BACKUP_TASK_ERROR_RETRY_SECONDS", default=120.0)
 
 # /metrics answers scrapers from these networks, and any that sends
 # `Authorization: Bearer <PORTAL_METRICS_TOKEN>` (docs/operations.md).

@@ -36,6 +36,21 @@ def _render_notes(template: str, guest: Guest, node: str, cluster: str) -> str:
     )
 
 
+def _log_no_space(task: TaskContext, guest: Guest) -> None:
+    """The archive outgrew the storage's room: vzdump's words when the write hits ENOSPC
+    (QEMU's backup job; for a container, the compressor behind tar)."""
+    if guest.kind == "qemu":
+        reason = "job failed with err -28 - No space left on device"
+        task.log(f"ERROR: {reason}")
+        task.log("INFO: aborting backup job")
+    else:
+        task.log(
+            "INFO: zstd: error 70 : Write error : cannot write block : No space left on device"
+        )
+        reason = "command 'set -o pipefail && tar cpf - ... | zstd' failed: exit code 70"
+    task.log(f"ERROR: Backup of VM {guest.vmid} failed - {reason}")
+
+
 def _disk_bytes(guest: Guest) -> int:
     total = 0
     for key, value in guest.config.items():
@@ -157,6 +172,11 @@ async def vzdump(ctx: RequestContext, params: dict[str, Any]) -> Any:
             finally:
                 guest.config.pop("lock", None)
                 state.save_guest(guest)
+            archive_size = max(_disk_bytes(guest) // 4, 1024**2)
+            if state.storage_used(storeid, node) + archive_size > storage.total:
+                failures += 1
+                _log_no_space(task, guest)
+                continue
             volumes = state.storage_volumes(storeid, node)
             volname = backup_volname(
                 guest_type=guest.kind, vmid=vmid, started=started, compress=compress
@@ -171,7 +191,7 @@ async def vzdump(ctx: RequestContext, params: dict[str, Any]) -> Any:
             volume = Volume(
                 volid=f"{storeid}:{volname}",
                 content="backup",
-                size=max(_disk_bytes(guest) // 4, 1024**2),
+                size=archive_size,
                 format=volname.rsplit("/", 1)[-1].split(".", 1)[1],
                 ctime=int(started.timestamp()),
                 vmid=vmid,

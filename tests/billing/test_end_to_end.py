@@ -172,7 +172,7 @@ def test_containers_cannot_have_their_password_changed(plans, worker) -> None:
         event("evt-ct-pw", "service.change_password", service="svc-ct", password="x" * 8)
     )
     assert answer.status_code == 400
-    assert "VMs (cloud-init) only" in answer.json()["error"]
+    assert "PVE's API cannot set a container's password" in answer.json()["error"]
 
 
 def test_refusals_are_answered_with_their_reason(plans) -> None:

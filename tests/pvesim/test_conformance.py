@@ -271,6 +271,9 @@ def _exercise_guest(run: ScriptedRun, kind: str, node: str, vmid: int) -> None:
     if kind == "qemu":
         run.call("GET", f"{base}/feature", feature="snapshot")
         run.call("GET", f"{base}/migrate", target="pve2")
+        run.call("POST", f"{base}/agent/ping")
+        run.call("GET", f"{base}/agent/info")
+        run.call("POST", f"{base}/agent/set-user-password", username="root", password="conform")
     else:
         run.call("GET", f"{base}/interfaces")
     run.call("POST", f"{base}/termproxy")
