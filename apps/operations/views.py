@@ -1,6 +1,7 @@
 """Operation pages: the tenant's live task panel, one operation with its PVE task logs, cancelling
-one, and the small JSON endpoint pages poll when the websocket cannot bring events
-(static/portal/live.js)."""
+one, the small JSON endpoint pages poll when the websocket cannot bring events
+(static/portal/live.js), and the rows of the task panel at the bottom of every page
+(static/operations/task-panel.js)."""
 
 import uuid
 
@@ -23,6 +24,8 @@ from apps.operations.selectors import operation_get, operation_list
 from apps.web.templatetags.portal import operation_class, operation_label
 
 PAGE_SIZE = 50
+# As many as PVE's task panel shows at a glance; the operations page has the rest.
+TASK_PANEL_ROWS = 10
 # A page follows at most this many operations by polling.
 LIVE_MAX = 100
 FILTERS = {
@@ -55,6 +58,16 @@ def operation_panel(request: HttpRequest) -> HttpResponse:
         # The table alone: what the live panel swaps in to show new operations.
         return render(request, "operations/_operation_table.html", context)
     return render(request, "operations/operation_list.html", context)
+
+
+@never_cache
+@login_required
+@require_GET
+def operation_task_panel(request: HttpRequest) -> HttpResponse:
+    """The latest operations the user may see, newest first: fetched by the task panel after the
+    page has loaded (so no page pays for it) and again when the websocket reports a change."""
+    operations = operation_list(actor=request.user)[:TASK_PANEL_ROWS]
+    return render(request, "operations/_task_panel.html", {"operations": operations})
 
 
 @never_cache
