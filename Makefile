@@ -6,6 +6,7 @@ VENV := .venv
 UV := $(VENV)/bin/uv
 PY := $(VENV)/bin/python
 VENDOR := static/vendor
+OIDC_IDP := tests/services/oidc
 
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
@@ -33,8 +34,12 @@ node_modules/.package-lock.json: package.json package-lock.json
 $(VENDOR)/.copied: node_modules/.package-lock.json scripts/vendor-assets.sh
 	scripts/vendor-assets.sh
 
-test-packages:
+test-packages: $(OIDC_IDP)/node_modules/.package-lock.json
 	scripts/install-test-packages.sh
+
+# The OpenID Connect provider the OIDC realm tests sign in at (npm's oidc-provider, locked).
+$(OIDC_IDP)/node_modules/.package-lock.json: $(OIDC_IDP)/package.json $(OIDC_IDP)/package-lock.json
+	npm ci --prefix $(OIDC_IDP) --no-audit --no-fund --loglevel=error
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -47,6 +52,7 @@ format: install
 lock:
 	$(UV) lock
 	npm install --package-lock-only --no-audit --no-fund
+	npm install --prefix $(OIDC_IDP) --package-lock-only --no-audit --no-fund
 
 bench: install
 	$(PY) bench/run_all.py

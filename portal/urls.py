@@ -1,5 +1,6 @@
 """Top-level URL configuration."""
 
+from allauth.urls import build_provider_urlpatterns
 from django.contrib import admin
 from django.urls import include, path
 
@@ -20,7 +21,11 @@ urlpatterns = [
     path("", include("apps.billing.urls")),
     # allauth's own pages (password reset, e-mail, sessions) link here: one login page for all.
     path("accounts/login/", login_view, name="account_login"),
-    path("accounts/", include("allauth.urls")),
+    path("accounts/", include("allauth.account.urls")),
+    path("accounts/sessions/", include("allauth.usersessions.urls")),
+    # OpenID Connect realms' sign-in and callback only: accounts belong to realms, so allauth's
+    # social sign-up and "connected accounts" pages are not offered.
+    path("accounts/", include(build_provider_urlpatterns())),
     path("admin/", admin.site.urls),
     path("api/", include("portal.api_urls")),
 ]

@@ -26,6 +26,12 @@ class RealmAdminForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False),
         help_text=_("Leave empty to keep the stored password."),
     )
+    client_key = forms.CharField(
+        label=_("Client key"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("OpenID Connect: the client secret. Leave empty to keep the stored one."),
+    )
 
     class Meta:
         model = Realm
@@ -39,6 +45,7 @@ class RealmAdminForm(forms.ModelForm):
             "tfa_required",
             "options",
             "bind_password",
+            "client_key",
             "sync_interval_minutes",
         ]
 
@@ -55,6 +62,17 @@ class RealmAdminForm(forms.ModelForm):
 
     def clean_bind_password(self) -> str:
         return self.cleaned_data["bind_password"] or self.instance.bind_password
+
+    def clean_client_key(self) -> str:
+        return self.cleaned_data["client_key"] or self.instance.client_key
+
+    def clean(self) -> dict[str, object]:
+        """A client-key typed into the options goes to the encrypted field, like realm_create."""
+        cleaned = super().clean()
+        options = cleaned.get("options")
+        if isinstance(options, dict) and "client-key" in options:
+            cleaned["client_key"] = str(options.pop("client-key"))
+        return cleaned
 
 
 @admin.register(Realm)

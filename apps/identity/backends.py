@@ -61,6 +61,8 @@ def _password_ok(user: User, name: str, password: str) -> bool:
         return user.check_password(password)
     if realm.type == Realm.Type.PAM:
         return pam.check_password(realm, name, password)
+    if realm.type == Realm.Type.OPENID:
+        return False  # OpenID Connect users sign in at their identity provider, never here
     try:
         return Directory(realm).check_password(name, password)
     except DirectoryError:

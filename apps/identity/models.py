@@ -26,6 +26,7 @@ class Realm(models.Model):
         PAM = "pam", _("Linux PAM (this host)")
         LDAP = "ldap", _("LDAP")
         AD = "ad", _("Active Directory")
+        OPENID = "openid", _("OpenID Connect")
 
     name = models.CharField(
         max_length=64,
@@ -51,6 +52,8 @@ class Realm(models.Model):
     # PVE's option names for the type (server1, base_dn, user_attr, mode, ...), see realm_options.
     options = models.JSONField(default=dict, blank=True)
     bind_password = EncryptedTextField(blank=True)
+    # OpenID Connect realms: PVE's `client-key`, the client secret the IdP issued.
+    client_key = EncryptedTextField(blank=True)
     sync_interval_minutes = models.PositiveIntegerField(
         default=0, help_text=_("Sync LDAP/AD users and groups this often (0: only on demand).")
     )

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 from allauth.usersessions.models import UserSession
 from django.db.models import QuerySet
+from django.urls import reverse
 
 from apps.identity.models import Realm, User
 
@@ -25,3 +26,12 @@ def session_list(*, user: User) -> list[UserSession]:
     """The user's live sessions, most recently seen first (ended ones are purged on the way)."""
     sessions = UserSession.objects.purge_and_list(user)
     return sorted(sessions, key=lambda session: session.last_seen_at, reverse=True)
+
+
+def openid_login_realms() -> list[tuple[Realm, str]]:
+    """Enabled OpenID Connect realms with the URL their "Sign in with" button posts to."""
+    realms = Realm.objects.filter(type=Realm.Type.OPENID, enabled=True)
+    return [
+        (realm, reverse("openid_connect_login", kwargs={"provider_id": realm.name}))
+        for realm in realms
+    ]

@@ -14,6 +14,8 @@ from django.views.decorators.http import require_POST
 
 from apps.audit.services import Actor
 from apps.identity.forms import LoginForm, SecondFactorForm, TotpConfirmForm
+from apps.identity.realms.openid import issuer_origin
+from apps.identity.selectors import openid_login_realms
 from apps.identity.services import login as login_flow
 from apps.identity.services import totp
 from apps.identity.services.users import resolve_login_userid
@@ -35,7 +37,8 @@ def _next_url(request: HttpRequest) -> str:
 @csrf_protect
 @never_cache
 def login_view(request: HttpRequest) -> HttpResponse:
-    form = LoginForm(request.POST or None)
+    chosen_realm = {"realm": request.GET["realm"]} if "realm" in request.GET else None
+    form = LoginForm(request.POST or None, initial=chosen_realm)
     if request.method == "POST" and form.is_valid():
         userid = resolve_login_userid(
             name=form.cleaned_data["username"], realm_name=form.cleaned_data["realm"]
@@ -45,16 +48,38 @@ def login_view(request: HttpRequest) -> HttpResponse:
         )
         if step is None:
             form.add_error(None, LOGIN_FAILED)
-        elif step.needs_code or step.needs_enrolment:
-            login_flow.login_hold_pending(request=request, user=step.user)
-            request.session["identity_next"] = _next_url(request)
-            return redirect(
-                "identity:login-enrol" if step.needs_enrolment else "identity:login-verify"
-            )
         else:
-            login_flow.login_complete(request=request, user=step.user)
-            return redirect(_next_url(request))
-    return render(request, "identity/login.html", {"form": form, "next": _next_url(request)})
+            return login_continue(request=request, step=step, next_url=_next_url(request))
+    openid_realms = openid_login_realms()
+    openid_chosen = form["realm"].value() in {realm.name for realm, _url in openid_realms}
+    response = render(
+        request,
+        "identity/login.html",
+        {
+            "form": form,
+            "next": _next_url(request),
+            "openid_realms": openid_realms,
+            "openid_chosen": openid_chosen,
+        },
+    )
+    if openid_realms:
+        # The "Sign in with" forms end in a redirect to the IdP, which CSP's form-action checks.
+        response._csp_update = {
+            "form-action": sorted({issuer_origin(realm) for realm, _url in openid_realms})
+        }
+    return response
+
+
+def login_continue(
+    *, request: HttpRequest, step: login_flow.FirstFactorPassed, next_url: str
+) -> HttpResponse:
+    """After the password or the OpenID Connect IdP: the TOTP step when there is one."""
+    if step.needs_code or step.needs_enrolment:
+        login_flow.login_hold_pending(request=request, user=step.user)
+        request.session["identity_next"] = next_url
+        return redirect("identity:login-enrol" if step.needs_enrolment else "identity:login-verify")
+    login_flow.login_complete(request=request, user=step.user)
+    return redirect(next_url)
 
 
 def login_locked_out(

@@ -62,6 +62,9 @@ THIRD_PARTY_APPS = [
     "allauth",
     "allauth.account",
     "allauth.usersessions",
+    # OpenID Connect realms: each enabled one is an app of this provider (apps.identity.adapters).
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "axes",
     "django_guid",
 ]
@@ -164,6 +167,12 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_ALLOW_REGISTRATION = env.bool("PORTAL_ALLOW_SIGNUP", default=False)
 ACCOUNT_ADAPTER = "apps.identity.adapters.AccountAdapter"
 ACCOUNT_FORMS = {"reset_password": "apps.identity.forms.PasswordResetForm"}
+# OpenID Connect realms come from Realm rows, not SocialApp rows; their logins end in the
+# portal's own login flow, so allauth's sign-up form and e-mail matching never run.
+SOCIALACCOUNT_ADAPTER = "apps.identity.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_STORE_TOKENS = False
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

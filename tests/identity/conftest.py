@@ -21,3 +21,7 @@ def login(client, *, username, password, realm="pve", follow=False):
     return client.post(
         "/login/", {"username": username, "realm": realm, "password": password}, follow=follow
     )
+
+
+# A real OpenID Connect provider (oidc-provider on node) for the OIDC realm tests.
+from tests.services.oidc.provider import oidc_provider_fixture  # noqa: E402, F401

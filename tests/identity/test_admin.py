@@ -1,6 +1,7 @@
 """The back-office pages for realms and users."""
 
 import pytest
+from django.db import connection
 
 from apps.identity.models import Realm, TotpDevice, User
 from apps.identity.services.users import user_create
@@ -108,3 +109,43 @@ def test_builtin_realms_cannot_be_deleted_from_the_back_office(operator_client) 
     response = operator_client.post(f"/admin/identity/realm/{pam.pk}/delete/", {"post": "yes"})
     assert response.status_code == 403
     assert Realm.objects.filter(name="pam").exists()
+
+
+def test_openid_realm_form_checks_the_issuer_and_stores_the_client_key_encrypted(
+    operator_client,
+) -> None:
+    fields = {
+        "name": "sso",
+        "type": "openid",
+        "enabled": "on",
+        "sync_interval_minutes": "0",
+        "client_key": "s3cret",
+    }
+    refused = operator_client.post(
+        "/admin/identity/realm/add/",
+        {**fields, "options": '{"issuer-url": "http://idp.example.org", "client-id": "portal"}'},
+    )
+    assert "issuer-url: an issuer URL must use https" in refused.content.decode()
+    assert not Realm.objects.filter(name="sso").exists()
+
+    accepted = operator_client.post(
+        "/admin/identity/realm/add/",
+        {**fields, "options": '{"issuer-url": "https://idp.example.org", "client-id": "portal"}'},
+    )
+    assert accepted.status_code == 302
+    realm = Realm.objects.get(name="sso")
+    assert realm.client_key == "s3cret"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT client_key FROM identity_realm WHERE name = 'sso'")
+        assert "s3cret" not in cursor.fetchone()[0]
+    # Left empty on a later edit, the stored key stays.
+    operator_client.post(
+        f"/admin/identity/realm/{realm.pk}/change/",
+        {
+            **fields,
+            "client_key": "",
+            "options": '{"issuer-url": "https://idp.example.org", "client-id": "portal2"}',
+        },
+    )
+    realm.refresh_from_db()
+    assert (realm.options["client-id"], realm.client_key) == ("portal2", "s3cret")

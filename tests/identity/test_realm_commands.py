@@ -88,3 +88,32 @@ def test_delete_removes_an_empty_realm(corp) -> None:
     assert AuditEvent.objects.filter(
         action="identity.realm_deleted", target="/access/realm/corp"
     ).exists()
+
+
+def test_openid_realm_from_pveum_keeps_the_client_key_encrypted_out_of_the_options() -> None:
+    call_command(
+        "pveum",
+        "realm",
+        "add",
+        "sso",
+        "--type",
+        "openid",
+        "--issuer-url",
+        "https://login.example.org/realms/corp",
+        "--client-id",
+        "portal",
+        "--client-key",
+        "s3cret",
+        "--username-claim",
+        "email",
+    )
+    realm = Realm.objects.get(name="sso")
+    assert realm.client_key == "s3cret"
+    assert realm.options == {
+        "issuer-url": "https://login.example.org/realms/corp",
+        "client-id": "portal",
+        "username-claim": "email",
+    }
+    call_command("pveum", "realm", "modify", "sso", "--delete", "client-key")
+    realm.refresh_from_db()
+    assert realm.client_key == ""

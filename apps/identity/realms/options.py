@@ -3,8 +3,11 @@
 Portal-only options (PAM's allow lists) use names PVE does not have, marked below.
 """
 
-from collections.abc import Mapping
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
@@ -15,6 +18,38 @@ class Option:
     required: bool = False
     choices: tuple[str, ...] = ()
     default: object = None
+    check: Callable[[str], None] | None = None  # raises ValueError for a bad value
+
+
+def _check_issuer_url(url: str) -> None:
+    """An issuer is an https URL without query or fragment (OIDC Discovery); plain http only on
+    this host's loopback, where the test IdPs and local development run."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"value '{url}' is not an http(s) URL")
+    if parts.query or parts.fragment:
+        raise ValueError("an issuer URL has no query or fragment")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError("an issuer URL must use https (http only for a loopback address)")
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _pattern_check(pattern: str) -> Callable[[str], None]:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> None:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"value '{value}' does not match the regex pattern")
+
+    return check
 
 
 _DIRECTORY_OPTIONS = {
@@ -58,7 +93,25 @@ OPTIONS_BY_TYPE: Mapping[str, Mapping[str, Option]] = {
         "domain": Option(str, required=True),
         "user_attr": Option(str, default="sAMAccountName"),
     },
+    "openid": {
+        "issuer-url": Option(str, required=True, check=_check_issuer_url),
+        "client-id": Option(str, required=True),
+        # Accepted here (pveum, the API) but kept encrypted in Realm.client_key, never in options.
+        "client-key": Option(str),
+        # subject, username, email or any claim's name (PVE's default: subject).
+        "username-claim": Option(str, default="subject"),
+        "autocreate": Option(bool, default=False),
+        "groups-claim": Option(str, check=_pattern_check(r"[A-Za-z0-9.\-_]+")),
+        "groups-autocreate": Option(bool, default=False),
+        "groups-overwrite": Option(bool, default=False),
+        "scopes": Option(str, default="email profile"),
+        "prompt": Option(str, check=_pattern_check(r"\S+")),
+        "acr-values": Option(str, check=_pattern_check(r"[^\x00-\x1F\x7F <>#\"]*")),
+        "query-userinfo": Option(bool, default=True),
+    },
 }
+
+SECRET_OPTIONS = frozenset({"client-key"})
 
 
 def clean_realm_options(realm_type: str, options: Mapping[str, object]) -> dict[str, object]:
@@ -109,4 +162,6 @@ def _coerce(option: Option, value: object) -> object:
         raise ValueError(
             f"value '{text}' does not have a value in the enumeration '{', '.join(option.choices)}'"
         )
+    if option.check is not None:
+        option.check(text)
     return text

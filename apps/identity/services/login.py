@@ -13,18 +13,28 @@ from apps.identity.services.totp import totp_is_active, totp_required
 
 PENDING_SESSION_KEY = "identity_pending_login"
 PENDING_LIFETIME_SECONDS = 300
+# The backend that restores realm users from their session (OpenID Connect users included).
+REALM_BACKEND = "apps.identity.backends.RealmBackend"
 
 
 @dataclass(frozen=True)
-class PasswordStep:
+class FirstFactorPassed:
     user: User
     needs_code: bool
     needs_enrolment: bool
 
 
+def login_first_factor_passed(user: User) -> FirstFactorPassed:
+    """What remains after the password (or the OpenID Connect IdP): TOTP, or enrolling it."""
+    has_totp = totp_is_active(user)
+    return FirstFactorPassed(
+        user=user, needs_code=has_totp, needs_enrolment=not has_totp and totp_required(user)
+    )
+
+
 def login_check_password(
     *, request: HttpRequest, userid: str, password: str
-) -> PasswordStep | None:
+) -> FirstFactorPassed | None:
     """None for any failure: the caller says the same thing whether or not the user exists."""
     user = authenticate(request, username=userid, password=password)
     if user is None:
@@ -35,10 +45,7 @@ def login_check_password(
             request=request,
         )
         return None
-    has_totp = totp_is_active(user)
-    return PasswordStep(
-        user=user, needs_code=has_totp, needs_enrolment=not has_totp and totp_required(user)
-    )
+    return login_first_factor_passed(user)
 
 
 def login_hold_pending(*, request: HttpRequest, user: User) -> None:

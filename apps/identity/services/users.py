@@ -7,7 +7,7 @@ from django.db import transaction
 
 from apps.audit.services import SYSTEM, Actor, audit_record
 from apps.identity.models import Realm, User
-from apps.identity.realms.options import clean_realm_options
+from apps.identity.realms.options import SECRET_OPTIONS, clean_realm_options
 from apps.tenancy.models import Tenant
 from pvecore.ids import split_userid
 
@@ -18,6 +18,7 @@ def realm_create(
     type: str,
     options: dict[str, object] | None = None,
     bind_password: str = "",
+    client_key: str = "",
     comment: str = "",
     default: bool = False,
     tfa_required: bool = False,
@@ -27,11 +28,13 @@ def realm_create(
 ) -> Realm:
     if type not in Realm.Type.values:
         raise ValidationError({"type": f"unknown realm type '{type}'"})
+    cleaned, secrets = _split_secrets(clean_realm_options(type, options or {}))
     realm = Realm(
         name=name,
         type=type,
-        options=clean_realm_options(type, options or {}),
+        options=cleaned,
         bind_password=bind_password,
+        client_key=secrets.get("client-key", client_key),
         comment=comment,
         default=default,
         tfa_required=tfa_required,
@@ -51,12 +54,19 @@ def realm_create(
 BUILTIN_REALMS = frozenset({"pve", "pam"})
 
 
+def _split_secrets(options: dict[str, object]) -> tuple[dict[str, object], dict[str, str]]:
+    """Secret options (an OIDC client key) go to encrypted fields, never into the options JSON."""
+    plain = {k: v for k, v in options.items() if k not in SECRET_OPTIONS}
+    return plain, {k: str(v) for k, v in options.items() if k in SECRET_OPTIONS}
+
+
 def realm_modify(
     *,
     realm: Realm,
     options: dict[str, object] | None = None,
     delete: frozenset[str] = frozenset(),
     bind_password: str | None = None,
+    client_key: str | None = None,
     comment: str | None = None,
     default: bool | None = None,
     tfa_required: bool | None = None,
@@ -66,7 +76,12 @@ def realm_modify(
     """Like `pveum realm modify`: given options replace, `delete` removes, the rest stay."""
     merged = {k: v for k, v in realm.options.items() if k not in delete}
     merged.update(options or {})
-    realm.options = clean_realm_options(realm.type, merged)
+    realm.options, secrets = _split_secrets(clean_realm_options(realm.type, merged))
+    if "client-key" in delete:
+        realm.client_key = ""
+    client_key = secrets.get("client-key", client_key)
+    if client_key is not None:
+        realm.client_key = client_key
     for name, value in (
         ("comment", comment),
         ("default", default),
