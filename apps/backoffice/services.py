@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from apps.access.engine import Principal, audit_actor
 from apps.identity.models import Realm
 from apps.identity.realms.directory import Directory, DirectoryError
+from apps.identity.realms.openid import DiscoveryError, discovery_check
 from apps.identity.services.sync import SyncReport, realm_sync_with_defaults
 
 DIRECTORY_TYPES = (Realm.Type.LDAP, Realm.Type.AD)
@@ -21,8 +22,11 @@ class RealmTestResult:
 
 
 def realm_connection_test(*, realm: Realm) -> RealmTestResult:
-    """Reach a directory realm with its service account and search its users, as a sync would;
-    a failure is a result, not an error. Built-in and PAM realms have nothing to reach."""
+    """Reach a directory realm with its service account and search its users, as a sync would,
+    or an OpenID Connect realm's provider as a sign-in would; a failure is a result, not an
+    error. Built-in and PAM realms have nothing to reach."""
+    if realm.type == Realm.Type.OPENID:
+        return _openid_test(realm)
     if realm.type not in DIRECTORY_TYPES:
         return RealmTestResult(
             ok=True, detail=_("A %(type)s realm has no server to reach.") % {"type": realm.type}
@@ -33,6 +37,18 @@ def realm_connection_test(*, realm: Realm) -> RealmTestResult:
         return RealmTestResult(ok=False, detail=str(error))
     return RealmTestResult(
         ok=True, detail=_("Connected: %(count)d users found.") % {"count": len(users)}
+    )
+
+
+def _openid_test(realm: Realm) -> RealmTestResult:
+    try:
+        document = discovery_check(realm)
+    except DiscoveryError as error:
+        return RealmTestResult(ok=False, detail=str(error))
+    return RealmTestResult(
+        ok=True,
+        detail=_("The provider answers: sign-in goes to %(endpoint)s.")
+        % {"endpoint": document["authorization_endpoint"]},
     )
 
 

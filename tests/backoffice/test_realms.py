@@ -1,5 +1,6 @@
 """Realms: test the connection, dry run and sync now through the identity services, against a
-real OpenLDAP server; built-in realms have nothing to reach or sync."""
+real OpenLDAP server and a real OpenID Connect provider; built-in realms have nothing to reach or
+sync."""
 
 import re
 
@@ -9,6 +10,7 @@ from apps.audit.models import AuditEvent
 from apps.identity.models import Realm, User
 from apps.identity.services.users import realm_create
 from tests.services.network import free_port
+from tests.services.oidc.provider import oidc_provider_fixture  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -56,6 +58,29 @@ def test_connection_test_reports_a_directory_that_does_not_answer(backoffice, sl
     response = backoffice.client.post("/operator/realms/gone/test/")
     assert response.status_code == 200
     assert "connection failed" in response.content.decode()
+
+
+def openid_realm(*, name: str, issuer: str) -> Realm:
+    return realm_create(
+        name=name, type="openid", options={"issuer-url": issuer, "client-id": "portal"}
+    )
+
+
+def test_connection_test_reads_the_openid_providers_discovery_document(
+    backoffice, oidc_provider
+) -> None:
+    idp = oidc_provider(["http://testserver/accounts/oidc/sso/login/callback/"])
+    openid_realm(name="sso", issuer=idp.issuer)
+    page = backoffice.client.post("/operator/realms/sso/test/").content.decode()
+    assert "connection OK" in page
+    assert f"sign-in goes to {idp.issuer}/auth." in page
+
+
+def test_connection_test_reports_an_openid_provider_that_does_not_answer(backoffice) -> None:
+    openid_realm(name="sso", issuer=f"http://127.0.0.1:{free_port()}")
+    page = backoffice.client.post("/operator/realms/sso/test/").content.decode()
+    assert "connection failed" in page
+    assert "/.well-known/openid-configuration" in page
 
 
 def test_builtin_realms_have_nothing_to_reach(backoffice) -> None:

@@ -8,12 +8,16 @@ whose provider_id is the realm name, so the IdP's redirect URI is
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+import requests
 from allauth.socialaccount.models import SocialApp
 
 from apps.identity.models import Realm
 from apps.identity.realms.options import option_value
 
 PROVIDER = "openid_connect"
+DISCOVERY_TIMEOUT_SECONDS = 10
+# What the portal's sign-in needs from the provider's discovery document.
+DISCOVERY_KEYS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
 
 # PVE's username-claim keywords; any other value names the claim itself.
 USERNAME_CLAIMS = {"subject": "sub", "username": "preferred_username", "email": "email"}
@@ -71,3 +75,26 @@ def claimed_groups(realm: Realm, claims: Mapping[str, object]) -> list[str]:
     if isinstance(value, list):
         return [item for item in value if isinstance(item, str)]
     return []
+
+
+class DiscoveryError(Exception):
+    """The realm's issuer does not serve a usable OpenID Connect discovery document."""
+
+
+def discovery_check(realm: Realm) -> dict[str, object]:
+    """Fetch the issuer's discovery document as sign-in will, and check it is the issuer's own
+    (its `issuer` must equal the realm's issuer URL, OpenID Connect Discovery 1.0, 4.3)."""
+    issuer = str(_option(realm, "issuer-url")).rstrip("/")
+    url = f"{issuer}/.well-known/openid-configuration"
+    try:
+        response = requests.get(url, timeout=DISCOVERY_TIMEOUT_SECONDS)
+        response.raise_for_status()
+        document = response.json()
+    except (requests.RequestException, ValueError) as error:
+        raise DiscoveryError(f"{url}: {error}") from error
+    if not isinstance(document, dict) or str(document.get("issuer", "")).rstrip("/") != issuer:
+        raise DiscoveryError(f"{url} names another issuer: {document.get('issuer')!r}")
+    missing = [key for key in DISCOVERY_KEYS if not document.get(key)]
+    if missing:
+        raise DiscoveryError(f"{url} lacks {', '.join(missing)}")
+    return document
