@@ -1,5 +1,6 @@
 """Fixtures shared by the whole suite."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services.network import free_port
+from tests.services.network import free_port, stop
 
 pytest_plugins = [
     "tests.services.slapd",
@@ -76,30 +77,28 @@ def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture
-def asgi_server(embedded_env: dict[str, str]) -> Iterator[str]:
-    """A migrated embedded portal served by uvicorn; yields its base URL."""
-    migrated = run_manage("migrate", "--no-input", env=embedded_env)
-    assert migrated.returncode == 0, migrated.stderr
+@contextlib.contextmanager
+def portal_over_uvicorn(env: dict[str, str]) -> Iterator[str]:
+    """portal.asgi served by a uvicorn process with `env`; yields its base URL once it answers."""
     port = free_port()
+    listen = ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "portal.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
+        [sys.executable, "-m", "uvicorn", "portal.asgi:application", *listen],
         cwd=REPO_ROOT,
-        env=embedded_env,
+        env=env,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(f"{base_url}/healthz", process=process)
         yield base_url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop(process)
+
+
+@pytest.fixture
+def asgi_server(embedded_env: dict[str, str]) -> Iterator[str]:
+    """A migrated embedded portal served by uvicorn; yields its base URL."""
+    migrated = run_manage("migrate", "--no-input", env=embedded_env)
+    assert migrated.returncode == 0, migrated.stderr
+    with portal_over_uvicorn(embedded_env) as base_url:
+        yield base_url

@@ -9,8 +9,6 @@ test's own.
 """
 
 import os
-import subprocess
-import sys
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -24,7 +22,7 @@ from apps.guests.services import guest_create, guest_power
 from tests.browser.test_login import sign_in
 from tests.browser.test_portal import LONG, alice, screenshot  # noqa: F401 - fixture
 from tests.browser.waiting import wait_until
-from tests.conftest import REPO_ROOT, wait_for_http
+from tests.conftest import portal_over_uvicorn
 from tests.guests.conftest import (  # noqa: F401 - fixtures
     acme,
     cluster,
@@ -32,7 +30,6 @@ from tests.guests.conftest import (  # noqa: F401 - fixtures
     wait_until_terminal,
     worker,
 )
-from tests.services.network import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,39 +56,21 @@ def database_url() -> str:
     return url._replace(path="/" + database["NAME"]).geturl()
 
 
-@pytest.fixture
-def asgi_portal(transactional_db, redis_channel_layer) -> Iterator[str]:
-    env = {
+def web_process_env(redis_channel_layer: dict[str, str]) -> dict[str, str]:
+    """A web process's environment: this test's database and channel layer."""
+    return {
         **os.environ,
         **redis_channel_layer,
         "DJANGO_SETTINGS_MODULE": "tests.browser.asgi_settings",
         "DATABASE_URL": database_url(),
         "PORTAL_READ_DOT_ENV": "false",
     }
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "portal.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{base_url}/healthz", process=process)
+
+
+@pytest.fixture
+def asgi_portal(transactional_db, redis_channel_layer) -> Iterator[str]:
+    with portal_over_uvicorn(web_process_env(redis_channel_layer)) as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_a_guest_page_follows_an_operation_made_elsewhere_over_the_websocket(

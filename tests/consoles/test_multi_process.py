@@ -3,10 +3,7 @@ portal on the test's database and one Redis channel layer. The console page (and
 comes from process A, the websocket is opened on process B and relays; a logout through A, or a
 revocation made elsewhere, ends the console on B."""
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,12 +15,11 @@ from websockets.sync.client import ClientConnection, connect
 from apps.access.services import acl_delete
 from apps.audit.models import AuditEvent
 from tests.browser.test_portal_live import (  # noqa: F401 - fixture
-    database_url,
     redis_channel_layer,
+    web_process_env,
 )
-from tests.conftest import REPO_ROOT, wait_for_http
+from tests.conftest import portal_over_uvicorn
 from tests.consoles.websocket import TIMEOUT
-from tests.services.network import free_port, stop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,44 +30,11 @@ class WebProcesses:
     b: str
 
 
-def _start_web_process(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "portal.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-    )
-    return process, f"127.0.0.1:{port}"
-
-
 @pytest.fixture
 def web_processes(transactional_db, redis_channel_layer) -> Iterator[WebProcesses]:  # noqa: F811
-    env = {
-        **os.environ,
-        **redis_channel_layer,
-        "DJANGO_SETTINGS_MODULE": "tests.browser.asgi_settings",
-        "DATABASE_URL": database_url(),
-        "PORTAL_READ_DOT_ENV": "false",
-    }
-    started = [_start_web_process(env), _start_web_process(env)]
-    try:
-        for process, address in started:
-            wait_for_http(f"http://{address}/healthz", process=process)
-        yield WebProcesses(a=started[0][1], b=started[1][1])
-    finally:
-        for process, _address in started:
-            stop(process)
+    env = web_process_env(redis_channel_layer)
+    with portal_over_uvicorn(env) as a, portal_over_uvicorn(env) as b:
+        yield WebProcesses(a=a.removeprefix("http://"), b=b.removeprefix("http://"))
 
 
 def _signed_in(client) -> requests.Session:
