@@ -11,23 +11,11 @@ import pyotp
 import pytest
 
 from pvesim.auth import TicketSigner, totp_code, totp_matches
-from tests.pvesim.pvesim_client import RawClient, pinned_ca_file
+from tests.pvesim.pvesim_client import RawClient
 from tests.pvesim_server import PvesimServer
 
 TICKET_RE = re.compile(r"PVE:root@pam:[0-9A-F]{8}::[A-Za-z0-9+/]+=*")
 CSRF_RE = re.compile(r"[0-9A-F]{8}:[A-Za-z0-9+/]{43}")
-
-
-@pytest.fixture(scope="module")
-def ca_file(pvesim: PvesimServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return pinned_ca_file(pvesim, tmp_path_factory.mktemp("ca"))
-
-
-@pytest.fixture(scope="module")
-def root(pvesim: PvesimServer, ca_file: Path) -> RawClient:
-    client = RawClient(pvesim, ca_file)
-    client.login("root@pam", pvesim.root_password)
-    return client
 
 
 def test_ticket_and_csrf_formats(pvesim: PvesimServer, ca_file: Path) -> None:

@@ -14,23 +14,11 @@ from websockets.sync.client import ClientConnection, connect
 
 from pvesim.rfb import PixelFormat, TextScreen, encode_frame, vnc_des_key, vnc_encrypt_challenge
 from pvesim.termproxy import FakeShell, parse_client_frame
-from tests.pvesim.pvesim_client import RawClient, pinned_ca_file
+from tests.pvesim.pvesim_client import RawClient
 from tests.pvesim.rfb_client import RfbSession, vnc_response
 from tests.pvesim_server import PvesimServer
 
 NODE = "pve1"
-
-
-@pytest.fixture(scope="module")
-def ca_file(pvesim: PvesimServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return pinned_ca_file(pvesim, tmp_path_factory.mktemp("ca"))
-
-
-@pytest.fixture(scope="module")
-def root(pvesim: PvesimServer, ca_file: Path) -> RawClient:
-    client = RawClient(pvesim, ca_file)
-    client.login("root@pam", pvesim.root_password)
-    return client
 
 
 def _run(client: RawClient, response: requests.Response) -> None:

@@ -11,17 +11,12 @@ from proxmoxer import ProxmoxAPI
 from proxmoxer.core import ResourceException
 from websockets.sync.client import ClientConnection, connect
 
-from tests.pvesim.pvesim_client import pinned_ca_file, root_api, token_api, wait_ok, wait_task
+from tests.pvesim.pvesim_client import root_api, token_api, wait_ok, wait_task
 from tests.pvesim.rfb_client import RfbSession
 from tests.pvesim_server import PvesimServer
 
 NODE = "pve1"
 TEMPLATE = 9000
-
-
-@pytest.fixture(scope="module")
-def ca_file(pvesim: PvesimServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return pinned_ca_file(pvesim, tmp_path_factory.mktemp("ca"))
 
 
 def _websocket(

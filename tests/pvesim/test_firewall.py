@@ -4,17 +4,7 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
-from tests.pvesim.pvesim_client import RawClient, pinned_ca_file
-from tests.pvesim_server import PvesimServer
-
-
-@pytest.fixture(scope="module")
-def root(pvesim: PvesimServer, tmp_path_factory: pytest.TempPathFactory) -> RawClient:
-    client = RawClient(pvesim, pinned_ca_file(pvesim, tmp_path_factory.mktemp("ca")))
-    client.login("root@pam", pvesim.root_password)
-    return client
+from tests.pvesim.pvesim_client import RawClient
 
 
 def _finish(client: RawClient, upid: str) -> None:

@@ -18,13 +18,6 @@ from tests.pvesim_server import PvesimServer
 NODE = "pve1"
 
 
-@pytest.fixture(scope="module")
-def root(pvesim: PvesimServer, tmp_path_factory: pytest.TempPathFactory) -> RawClient:
-    client = RawClient(pvesim, pinned_ca_file(pvesim, tmp_path_factory.mktemp("ca")))
-    client.login("root@pam", pvesim.root_password)
-    return client
-
-
 def _run(client: RawClient, response: requests.Response) -> None:
     assert response.status_code == 200, (response.status_code, response.reason)
     upid = response.json()["data"]

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import time
 
-import pytest
 import requests
 
-from tests.pvesim.pvesim_client import RawClient, pinned_ca_file
-from tests.pvesim_server import PvesimServer
+from tests.pvesim.pvesim_client import RawClient
 
 NODE = "pve1"
-
-
-@pytest.fixture(scope="module")
-def root(pvesim: PvesimServer, tmp_path_factory: pytest.TempPathFactory) -> RawClient:
-    client = RawClient(pvesim, pinned_ca_file(pvesim, tmp_path_factory.mktemp("ca")))
-    client.login("root@pam", pvesim.root_password)
-    return client
 
 
 def _run(client: RawClient, response: requests.Response) -> dict:

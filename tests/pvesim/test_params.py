@@ -6,15 +6,7 @@ import pytest
 
 from pvesim.errors import PveError
 from pvesim.params import NODE, VMID, Param, opt, validate
-from tests.pvesim.pvesim_client import RawClient, pinned_ca_file
-from tests.pvesim_server import PvesimServer
-
-
-@pytest.fixture(scope="module")
-def root(pvesim: PvesimServer, tmp_path_factory: pytest.TempPathFactory) -> RawClient:
-    client = RawClient(pvesim, pinned_ca_file(pvesim, tmp_path_factory.mktemp("ca")))
-    client.login("root@pam", pvesim.root_password)
-    return client
+from tests.pvesim.pvesim_client import RawClient
 
 
 def _errors(declared: tuple[Param, ...], raw: dict[str, str]) -> dict[str, str]:

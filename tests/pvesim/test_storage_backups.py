@@ -6,26 +6,13 @@ import re
 import time
 from pathlib import Path
 
-import pytest
 import requests
 
-from tests.pvesim.pvesim_client import RawClient, pinned_ca_file
+from tests.pvesim.pvesim_client import RawClient
 from tests.pvesim_server import PvesimServer
 
 NODE = "pve1"
 GIB = 1024**3
-
-
-@pytest.fixture(scope="module")
-def ca_file(pvesim: PvesimServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return pinned_ca_file(pvesim, tmp_path_factory.mktemp("ca"))
-
-
-@pytest.fixture(scope="module")
-def root(pvesim: PvesimServer, ca_file: Path) -> RawClient:
-    client = RawClient(pvesim, ca_file)
-    client.login("root@pam", pvesim.root_password)
-    return client
 
 
 def _run(client: RawClient, response: requests.Response) -> dict:

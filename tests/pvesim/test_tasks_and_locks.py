@@ -12,22 +12,10 @@ import requests
 
 from pvecore.upid import Upid
 from pvesim.tasks import TaskManager
-from tests.pvesim.pvesim_client import RawClient, pinned_ca_file
+from tests.pvesim.pvesim_client import RawClient
 from tests.pvesim_server import PvesimServer
 
 NODE = "pve1"
-
-
-@pytest.fixture(scope="module")
-def ca_file(pvesim: PvesimServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return pinned_ca_file(pvesim, tmp_path_factory.mktemp("ca"))
-
-
-@pytest.fixture(scope="module")
-def root(pvesim: PvesimServer, ca_file: Path) -> RawClient:
-    client = RawClient(pvesim, ca_file)
-    client.login("root@pam", pvesim.root_password)
-    return client
 
 
 @pytest.fixture
