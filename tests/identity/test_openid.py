@@ -125,6 +125,14 @@ def test_without_autocreate_an_existing_user_signs_in(client, idp) -> None:
     assert signed_in_userid(client) == "alice@corp"
 
 
+def test_a_next_address_off_the_portal_is_not_followed(client, idp) -> None:
+    openid_realm(idp)
+    user_create(userid="alice@corp")
+    response = sign_in(client, idp, login="alice", next_url="https://evil.example/")
+    assert signed_in_userid(client) == "alice@corp"
+    assert response["Location"] == "/"
+
+
 def test_a_disabled_realm_is_neither_offered_nor_usable(client, idp) -> None:
     realm = openid_realm(idp, autocreate=True)
     started = client.post("/accounts/oidc/corp/login/", {"process": "login"})
