@@ -45,6 +45,10 @@ def configure_environment(*, data_dir: Path, database_url: str, redis_url: str) 
             "PORTAL_BILLING_DELIVERY_BACKOFF_MAX_SECONDS": "15",
             "PORTAL_BILLING_DELIVERY_MAX_ATTEMPTS": "6",
             "PORTAL_BILLING_DELIVERY_OVERDUE_SECONDS": "30",
+            # Failed backups too: a full storage's ten minutes would outlast the drain.
+            "PORTAL_BACKUP_LOCKED_RETRY_SECONDS": "5",
+            "PORTAL_BACKUP_STORAGE_FULL_RETRY_SECONDS": "5",
+            "PORTAL_BACKUP_TASK_ERROR_RETRY_SECONDS": "5",
         }
     )
 

@@ -134,6 +134,16 @@ class Customer:
             self.request("take snapshot", "post", f"/api/v1/guests/{vmid}/snapshots/", body)
 
     def backup(self, guests: list[dict]) -> None:
+        """Back a guest up, or, as customers keep their storage from filling, delete a backup
+        (those of deleted guests too)."""
+        if self.rng.random() < 0.4:
+            listed = self.request("list backups", "get", "/api/v1/backups/")
+            if listed is not None and listed.status_code == 200:
+                deletable = [b["id"] for b in listed.json() if not b["protected"]]
+                if deletable:
+                    backup_id = self.rng.choice(deletable)
+                    self.request("delete backup", "delete", f"/api/v1/backups/{backup_id}/")
+                    return
         vmid = self.rng.choice(guests)["vmid"]
         self.request("back up", "post", f"/api/v1/guests/{vmid}/backups/", {"notes": "soak"})
 

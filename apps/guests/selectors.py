@@ -61,12 +61,19 @@ def tenant_guest_usage(*, tenant: Tenant) -> Resources:
 
 
 def vmid_candidate(*, cluster: Cluster, taken: frozenset[int] = frozenset()) -> int:
-    """The lowest VMID of the cluster's range used by no guest of any cluster (nor in `taken`:
-    ids PVE itself reported as existing)."""
-    in_range = Guest.objects.filter(
-        vmid__gte=cluster.vmid_range_start, vmid__lte=cluster.vmid_range_end
+    """The lowest VMID of the cluster's range used by no guest of any cluster, nor by kept
+    backups (PVE names backup volumes by VMID alone: a new guest with the id of a deleted one
+    would be taken for the owner of its backups), nor in `taken` (ids PVE reported as existing)."""
+    in_range = {"vmid__gte": cluster.vmid_range_start, "vmid__lte": cluster.vmid_range_end}
+    used = (
+        set(Guest.objects.filter(**in_range).values_list("vmid", flat=True))
+        | set(
+            Backup.objects.filter(vanished_at__isnull=True, **in_range).values_list(
+                "vmid", flat=True
+            )
+        )
+        | set(taken)
     )
-    used = set(in_range.values_list("vmid", flat=True)) | set(taken)
     # The lowest gap is at most one past the number of ids in use.
     for vmid in range(cluster.vmid_range_start, cluster.vmid_range_start + len(used) + 1):
         if vmid not in used and vmid <= cluster.vmid_range_end:

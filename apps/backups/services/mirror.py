@@ -69,9 +69,18 @@ def backups_mirror(*, guest: Guest, storage: str, listing: list[BackupVolume]) -
                     **_guest_fields(guest),
                     **fields,
                 )
-            else:
+            elif _of_this_guest(backup, guest):
                 # A backup made before a resize keeps the sizes it was made with.
                 Backup.objects.filter(pk=backup.pk).update(guest=guest, **fields)
+            else:  # a deleted guest's that had the same VMID: it stays its tenant's
+                Backup.objects.filter(pk=backup.pk).update(**fields)
+
+
+def _of_this_guest(backup: Backup, guest: Guest) -> bool:
+    """Made of this guest, or of a deleted guest of the same tenant (re-adopted since)."""
+    if backup.guest_id is not None:
+        return backup.guest_id == guest.pk
+    return backup.tenant_id == guest.tenant_id
 
 
 def storage_backups_mirror(
